@@ -8,7 +8,15 @@ from typing import Annotated, Any
 import msgspec
 import pytest
 
-from pyroclast.common.crdgen import CRD_SPECS, QUANTITY_PATTERN, CrdSpec, all_crds, crd_for, render, schema_for
+from pyroclast.common.crdgen import (
+    CRD_SPECS,
+    QUANTITY_PATTERN,
+    CrdSpec,
+    all_crds,
+    crd_for,
+    render,
+    schema_for,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 
