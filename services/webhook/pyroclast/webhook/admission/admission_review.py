@@ -1,0 +1,91 @@
+"""``admission.k8s.io/v1`` AdmissionReview requests and responses as plain dicts.
+
+`handle` is what Volcano's webhook server does for one path: read the request, run the rule,
+answer with the request's uid, a status message or a base64 JSON patch.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pyroclast.common.models import ManifestError
+from pyroclast.webhook.admission.registry import BY_PATH, Rule, decode, decode_denial
+from pyroclast.webhook.admission.request import (
+    DEFAULT_CONFIG,
+    EMPTY_CLUSTER,
+    AdmissionConfig,
+    AdmissionInput,
+    ClusterView,
+    Operation,
+)
+from pyroclast.webhook.admission.verdict import Verdict
+
+_VERSIONS = {
+    "batch.volcano.sh": "v1alpha1",
+    "scheduling.volcano.sh": "v1beta1",
+    "flow.volcano.sh": "v1alpha1",
+    "": "v1",
+}
+
+
+def response(uid: str, verdict: Verdict) -> dict[str, Any]:
+    """The AdmissionReview answering request ``uid`` with ``verdict``."""
+    body: dict[str, Any] = {"uid": uid, "allowed": verdict.allowed}
+    if not verdict.allowed:
+        body["status"] = {"metadata": {}, "message": verdict.message}
+    elif verdict.patch:
+        body["patch"] = base64.b64encode(
+            json.dumps(list(verdict.patch), separators=(",", ":")).encode()
+        ).decode()
+        body["patchType"] = "JSONPatch"
+    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": body}
+
+
+def denial_text(rule: Rule, message: str) -> str:
+    """The text the API server puts in the error a client sees when ``rule`` denies."""
+    if rule.policy:
+        return message
+    return f'admission webhook "{rule.webhook}.volcano.sh" denied the request: {message}'
+
+
+def _expected(rule: Rule) -> str:
+    return f"expect resource to be {{{rule.group} {_VERSIONS[rule.group]} {rule.resource}}}"
+
+
+def _object(value: Any) -> Mapping[str, Any] | None:
+    return value if isinstance(value, Mapping) else None
+
+
+def handle(
+    review: Mapping[str, Any],
+    path: str,
+    *,
+    cluster: ClusterView = EMPTY_CLUSTER,
+    config: AdmissionConfig = DEFAULT_CONFIG,
+) -> dict[str, Any]:
+    """Answer one AdmissionReview sent to the webhook at Volcano's ``path``."""
+    request = review.get("request") if isinstance(review, Mapping) else None
+    if not isinstance(request, Mapping):
+        return response("", Verdict.deny("missing request in AdmissionReview"))
+    uid = str(request.get("uid") or "")
+    rule = BY_PATH[path]
+    resource = request.get("resource")
+    gvr: Mapping[str, Any] = resource if isinstance(resource, Mapping) else {}
+    wanted = (rule.group, _VERSIONS[rule.group], rule.resource)
+    if (gvr.get("group", ""), gvr.get("version", ""), gvr.get("resource", "")) != wanted:
+        return response(uid, Verdict.deny(_expected(rule)))
+    try:
+        operation = Operation(str(request.get("operation", "")))
+    except ValueError:
+        return response(uid, Verdict.deny(f"invalid operation `{request.get('operation')}`"))
+    raw, old_raw = _object(request.get("object")), _object(request.get("oldObject"))
+    try:
+        obj, old = decode(raw), decode(old_raw)
+    except ManifestError as exc:
+        return response(uid, decode_denial(exc))
+    name, namespace = str(request.get("name") or ""), str(request.get("namespace") or "")
+    decoded = AdmissionInput(operation, obj, old, raw, name, namespace, cluster, config, old_raw)
+    return response(uid, rule.func(decoded))
