@@ -1,0 +1,243 @@
+"""Session: one scheduling cycle over a cloned snapshot, its plugins and its decisions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pyroclast.common.bus.messages import (
+    BindDecision,
+    Decision,
+    EvictDecision,
+    ExplanationRecord,
+)
+from pyroclast.common.models.scheduling import PodGroupCondition
+from pyroclast.common.resources import Resource
+from pyroclast.scheduler.api import ClusterSnapshot, JobInfo, NodeInfo, QueueInfo, SchedulingError, TaskInfo
+from pyroclast.scheduler.api.types import TaskStatus
+from pyroclast.scheduler.conf import SchedulerConf
+from pyroclast.scheduler.framework.extensions import Event, Extensions
+from pyroclast.scheduler.framework.nodes import NodeSearch
+from pyroclast.scheduler.framework.registry import (
+    ACTIONS,
+    PLUGINS,
+    Action,
+    ActionBuilder,
+    Plugin,
+    PluginBuilder,
+)
+from pyroclast.scheduler.framework.statement import Statement
+
+__all__ = ["Session", "SessionResult", "close_session", "open_session", "run_session"]
+
+
+@dataclass
+class SessionResult:
+    """What a session decided: binds, evictions and podgroup statuses, and why jobs wait."""
+
+    session: str
+    decisions: list[Decision] = field(default_factory=list)
+    explanations: list[ExplanationRecord] = field(default_factory=list)
+
+    def binds(self) -> dict[str, str]:
+        """``namespace/name`` of each bound pod to its node."""
+        return {f"{d.namespace}/{d.name}": d.node_name for d in self.decisions if isinstance(d, BindDecision)}
+
+
+class Session(Extensions):
+    """The mutable view a cycle schedules on, plus the plugin functions of its conf."""
+
+    def __init__(
+        self,
+        snap: ClusterSnapshot,
+        conf: SchedulerConf,
+        *,
+        uid: str = "",
+        now: datetime | None = None,
+        node_search: NodeSearch | None = None,
+    ):
+        super().__init__(conf.tiers)
+        self.node_search = node_search if node_search is not None else NodeSearch()
+        self.uid = uid or uuid.uuid4().hex
+        self.now = now or datetime.now(UTC)
+        self.conf = conf
+        self.jobs: dict[str, JobInfo] = snap.jobs
+        self.nodes: dict[str, NodeInfo] = snap.nodes
+        self.node_list: list[NodeInfo] = list(snap.nodes.values())
+        self.queues: dict[str, QueueInfo] = snap.queues
+        self.total_resource: Resource = snap.total_resource()
+        self.plugins: dict[str, Plugin] = {}
+        self.enqueue_enabled = "enqueue" in conf.actions
+        self.decisions: list[Decision] = []
+        self.dirty_jobs: set[str] = set()
+        self.old_status: dict[str, tuple[str, list[PodGroupCondition]]] = {
+            uid: (job.phase, list(job.conditions)) for uid, job in self.jobs.items()
+        }
+
+    # -- plumbing for actions ---------------------------------------------------
+    def statement(self) -> Statement:
+        return Statement(self)
+
+    def _notify(self, task: TaskInfo, *, allocate: bool) -> None:
+        for eh in self.event_handlers:
+            fn = eh.allocate if allocate else eh.deallocate
+            if fn is not None:
+                fn(Event(task))
+
+    def _job_of(self, task: TaskInfo) -> JobInfo:
+        job = self.jobs.get(task.job)
+        if job is None:
+            raise SchedulingError(f"failed to find job {task.job}")
+        return job
+
+    def _node(self, name: str) -> NodeInfo:
+        node = self.nodes.get(name)
+        if node is None:
+            raise SchedulingError(f"failed to find node {name}")
+        return node
+
+    def allocate(self, task: TaskInfo, node: NodeInfo) -> None:
+        """Allocate outside a statement (backfill); binds the job's allocations once it is ready."""
+        job = self._job_of(task)
+        target = self._node(node.name)
+        job.update_task_status(task, TaskStatus.ALLOCATED)
+        task.node_name = node.name
+        try:
+            target.add_task(task)
+        except SchedulingError:
+            job.update_task_status(task, TaskStatus.PENDING)
+            task.node_name = ""
+            raise
+        self._notify(task, allocate=True)
+        if self.job_ready(job):
+            for t in list(job.tasks_in(TaskStatus.ALLOCATED).values()):
+                self.dispatch(t)
+
+    def pipeline(self, task: TaskInfo, node_name: str) -> None:
+        job = self._job_of(task)
+        node = self._node(node_name)
+        job.update_task_status(task, TaskStatus.PIPELINED)
+        task.node_name = node_name
+        node.add_task(task)
+        self._notify(task, allocate=True)
+
+    def evict(self, task: TaskInfo, reason: str) -> None:
+        """Evict at once (outside a statement)."""
+        self.record_eviction(task, reason)
+        self._job_of(task).update_task_status(task, TaskStatus.RELEASING)
+        node = self.nodes.get(task.node_name)
+        if node is not None:
+            node.update_task(task)
+        self._notify(task, allocate=False)
+
+    def dispatch(self, task: TaskInfo) -> None:
+        """Emit the bind of an allocated task and mark it Binding."""
+        job = self._job_of(task)
+        self.decisions.append(
+            BindDecision(
+                id=f"{self.uid}/bind/{task.key}",
+                session=self.uid,
+                time=self.now,
+                namespace=task.namespace,
+                name=task.name,
+                uid=task.pod.uid,
+                node_name=task.node_name,
+                pod_group=job.name,
+            )
+        )
+        job.update_task_status(task, TaskStatus.BINDING)
+
+    def record_eviction(self, task: TaskInfo, reason: str, preemptor: str = "") -> None:
+        self.decisions.append(
+            EvictDecision(
+                id=f"{self.uid}/evict/{task.key}",
+                session=self.uid,
+                time=self.now,
+                namespace=task.namespace,
+                name=task.name,
+                uid=task.pod.uid,
+                reason=reason,
+                preemptor=preemptor,
+            )
+        )
+
+    def update_pod_group_condition(self, job: JobInfo, cond: PodGroupCondition) -> None:
+        """Replace the job's condition of the same type, or add it."""
+        for i, c in enumerate(job.conditions):
+            if c.type == cond.type:
+                job.conditions[i] = cond
+                return
+        job.conditions.append(cond)
+
+    def mark_job_dirty(self, uid: str) -> None:
+        self.dirty_jobs.add(uid)
+
+    def hierarchy_enabled(self, plugin: str) -> bool:
+        for tier in self.tiers:
+            for p in tier.plugins:
+                if p.name == plugin:
+                    return p.enable_hierarchy
+        return False
+
+    def __repr__(self) -> str:
+        return f"Session({self.uid}, jobs={len(self.jobs)}, nodes={len(self.nodes)})"
+
+
+def open_session(
+    snap: ClusterSnapshot,
+    conf: SchedulerConf,
+    *,
+    uid: str = "",
+    now: datetime | None = None,
+    plugins: Mapping[str, PluginBuilder] | None = None,
+    clone: bool = True,
+    node_search: NodeSearch | None = None,
+) -> Session:
+    """Open a session on (a clone of) ``snap``: build each plugin of the conf, in tier order."""
+    ssn = Session(snap.clone() if clone else snap, conf, uid=uid, now=now, node_search=node_search)
+    registry = PLUGINS if plugins is None else plugins
+    for tier in conf.tiers:
+        for option in tier.plugins:
+            builder = registry.get(option.name)
+            if builder is None:
+                raise SchedulingError(f'plugin "{option.name}" is not available')
+            plugin = builder(option.arguments)
+            ssn.plugins[option.name] = plugin
+            plugin.on_session_open(ssn)
+    return ssn
+
+
+def close_session(ssn: Session) -> SessionResult:
+    """Let plugins write back (conditions), then produce podgroup statuses and explanations."""
+    from pyroclast.scheduler.framework.closing import job_updates
+
+    for plugin in ssn.plugins.values():
+        plugin.on_session_close(ssn)
+    statuses, explanations = job_updates(ssn)
+    return SessionResult(session=ssn.uid, decisions=[*ssn.decisions, *statuses], explanations=explanations)
+
+
+def run_session(
+    snap: ClusterSnapshot,
+    conf: SchedulerConf,
+    *,
+    uid: str = "",
+    now: datetime | None = None,
+    plugins: Mapping[str, PluginBuilder] | None = None,
+    actions: Mapping[str, ActionBuilder] | None = None,
+    node_search: NodeSearch | None = None,
+) -> SessionResult:
+    """Open a session, run the conf's actions in order, close it."""
+    ssn = open_session(snap, conf, uid=uid, now=now, plugins=plugins, node_search=node_search)
+    registry = ACTIONS if actions is None else actions
+    steps: list[Action] = []
+    for name in conf.actions:
+        builder = registry.get(name)
+        if builder is None:
+            raise SchedulingError(f'action "{name}" is not available')
+        steps.append(builder())
+    for action in steps:
+        action.execute(ssn)
+    return close_session(ssn)
