@@ -118,8 +118,14 @@ def test_phase_action(phase: str, action: str) -> None:
     if want.op is not Operation.SYNC:
         assert plan.mark_out_of_sync == list(want.killed)
         assert (new_status.terminating or 0) == len(want.killed)
-        assert new_status.running is None
-        assert new_status.succeeded is None
+        if want.op is Operation.KILL_JOB:  # kept pods stay counted; targeted kills count none
+            kept = {"t-0": "running", "t-1": "succeeded", "t-2": "failed"}
+            for pod_name, field in kept.items():
+                expected = None if f"{j.metadata.name}-{pod_name}" in want.killed else 1
+                assert getattr(new_status, field) == expected, field
+        else:
+            assert new_status.running is None
+            assert new_status.succeeded is None
 
 
 def test_table_covers_every_phase() -> None:

@@ -180,8 +180,10 @@ def kill_pods(
 ) -> Plan:
     """Deletes the target's pods, or every pod of the job whose phase is not retained.
 
-    A whole-job kill bumps ``status.version``, keeps finished pods on the last retry,
-    and deletes the PodGroup; every kill runs the plugins' delete hooks.
+    A whole-job kill bumps ``status.version``, keeps finished pods on the last retry (and
+    counts the pods it keeps, as Volcano releases before 1.12 did, so a finished job goes on
+    showing its succeeded and failed totals), and deletes the PodGroup; every kill runs the
+    plugins' delete hooks.
     """
     job = ctx.job
     if spec.is_deleting(job):
@@ -203,6 +205,8 @@ def kill_pods(
                 counts.terminating += 1
             elif pod_phase(pod) not in keep:
                 to_kill[name] = pod
+            else:  # a kept (finished) pod stays in the counts, so a finished job keeps its totals
+                counts.add(pod)
     plan = Plan(Operation.KILL_TARGET if target is not None else Operation.KILL_JOB)
     plan.mark_out_of_sync = sorted(to_kill)
     plan.delete_pods = sorted(n for n, p in to_kill.items() if not is_terminating(p))

@@ -1,0 +1,1 @@
+"""Kubernetes API access: client, resource types, informers, work queue."""
