@@ -83,6 +83,14 @@ def test_volcano_short_names_and_columns() -> None:
     assert "subresources" not in crds["PodGroup"]["spec"]["versions"][0]
     job_spec = crds["Job"]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     assert {"tasks", "minAvailable", "queue", "policies", "plugins"} <= set(job_spec["properties"])
+    template = job_spec["properties"]["tasks"]["items"]["properties"]["template"]["properties"]
+    assert set(template["metadata"]["properties"]) == {
+        "annotations",
+        "finalizers",
+        "labels",
+        "name",
+        "namespace",
+    }
 
 
 def test_every_spec_has_a_model() -> None:

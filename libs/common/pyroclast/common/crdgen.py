@@ -31,6 +31,18 @@ QUANTITY_PATTERN = (
 
 Schema = dict[str, Any]
 
+EMBEDDED_OBJECT_META: Schema = {
+    "type": "object",
+    "properties": {
+        "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+        "finalizers": {"type": "array", "items": {"type": "string"}},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "name": {"type": "string"},
+        "namespace": {"type": "string"},
+    },
+}
+"""The metadata of an embedded object (a pod template's): the fields the API server keeps."""
+
 
 @dataclass(frozen=True)
 class PrinterColumn:
@@ -208,7 +220,7 @@ class _SchemaBuilder:
 
     def _struct(self, t: inspect.StructType, path: str) -> Schema:
         if _object_meta_like(t) and path:
-            return {"type": "object"}
+            return dict(EMBEDDED_OBJECT_META)
         if t.cls in self._stack:  # recursive types cannot be structural
             return {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
         self._stack.append(t.cls)

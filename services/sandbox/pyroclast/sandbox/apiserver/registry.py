@@ -175,35 +175,26 @@ class Registry:
                 f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {exc}'
             ) from None
 
-    def _validate(self, rt: ResourceType, obj: Obj, strict: bool) -> list[str]:
-        """Validate (raising 422) and, for custom resources, default and prune; return pruned fields."""
-        meta = obj["metadata"]
-        causes: list[Cause] = []
-        causes += validate_metadata(rt.kind, meta)
-        dropped: list[str] = []
+    def _unknown_fields(self, rt: ResourceType, obj: Obj) -> list[str]:
+        """Fields of ``obj`` its schema does not know (dropped from ``obj`` in place)."""
         if rt.builtin:
             from .typecheck import drop_path, unknown_fields
 
-            try:
-                causes += validate(rt.kind, obj)
-            except (AttributeError, TypeError, KeyError, ValueError) as exc:
-                raise status.bad_request(
-                    f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {exc}'
-                ) from None
-
             unknown = unknown_fields(rt, obj)
-            dropped = [display for display, _ in unknown]
-            if not strict:
-                for _, path in reversed(unknown):
-                    drop_path(obj, path)
-        elif rt.schema is not None:
-            crds.apply_defaults(rt.schema, obj)
-            dropped = crds.prune(rt.schema, obj)
-            causes += crds.validate_schema(rt.schema, obj)
-        if causes:
-            raise status.invalid(rt.group, qualified_kind(rt), meta.get("name", ""), causes)
-        # kube reports unknown fields of built-in kinds and pruned fields of custom ones alike:
-        # an error with fieldValidation=Strict, otherwise a warning (the fields are dropped).
+            for _, path in reversed(unknown):
+                drop_path(obj, path)
+            return [display for display, _ in unknown]
+        if rt.schema is not None:
+            return crds.prune(rt.schema, obj)
+        return []
+
+    def _check_request_fields(self, rt: ResourceType, obj: Obj, strict: bool) -> list[str]:
+        """Unknown fields of the request body itself, checked before admission as kube does.
+
+        With fieldValidation=Strict they fail the request; otherwise each becomes a warning.
+        Fields that mutating webhooks add later are pruned silently by :meth:`_validate`.
+        """
+        dropped = self._unknown_fields(rt, deep_copy(obj))
         if dropped and strict:
             listed = ", ".join(f'unknown field "{d}"' for d in dropped)
             raise status.bad_request(
@@ -213,6 +204,26 @@ class Registry:
         for d in dropped:
             status.add_warning(f'unknown field "{d}"')
         return dropped
+
+    def _validate(self, rt: ResourceType, obj: Obj) -> None:
+        """Validate (raising 422) and default; drop fields the schema does not know."""
+        meta = obj["metadata"]
+        causes: list[Cause] = []
+        causes += validate_metadata(rt.kind, meta)
+        if rt.builtin:
+            try:
+                causes += validate(rt.kind, obj)
+            except (AttributeError, TypeError, KeyError, ValueError) as exc:
+                raise status.bad_request(
+                    f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {exc}'
+                ) from None
+            self._unknown_fields(rt, obj)
+        elif rt.schema is not None:
+            crds.apply_defaults(rt.schema, obj)
+            crds.prune(rt.schema, obj)
+            causes += crds.validate_schema(rt.schema, obj)
+        if causes:
+            raise status.invalid(rt.group, qualified_kind(rt), meta.get("name", ""), causes)
 
     def _allocate_node_ports(self, svc: Obj) -> None:
         """NodePort and LoadBalancer services get node ports from 30000-32767, like kube."""
@@ -313,9 +324,10 @@ class Registry:
                 plugins.admit_pod(self.store, obj)
         elif rt.has_status:
             obj.pop("status", None)
+        self._check_request_fields(rt, obj, strict)
         obj = await self.admission.mutate("CREATE", rt, "", namespace, name, obj, None, dry_run)
         meta = obj["metadata"] = _same_identity(obj.get("metadata"), meta)
-        self._validate(rt, obj, strict)
+        self._validate(rt, obj)
         if rt.kind == "CustomResourceDefinition":
             crd_lifecycle.check_names(self, obj)
         await self.admission.validate("CREATE", rt, "", namespace, name, obj, None, dry_run)
@@ -443,9 +455,10 @@ class Registry:
                     )
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         before = new["metadata"]
+        self._check_request_fields(rt, new, strict)
         new = await self.admission.mutate("UPDATE", rt, subresource, namespace, name, new, old, dry_run)
         nmeta = new["metadata"] = _same_identity(new.get("metadata"), before)
-        self._validate(rt, new, strict)
+        self._validate(rt, new)
         self._check_immutable(rt, old, new)
         if "generation" in old["metadata"] and _spec_changed(old, new, include_status=not rt.has_status):
             nmeta["generation"] = int(old["metadata"]["generation"]) + 1

@@ -6,10 +6,13 @@ node among those that pass the resource fit and the plugins' predicates, preferr
 whose idle resources fit it (allocate) over nodes that fit only once releasing resources
 are freed (pipeline). The statement is committed when the job is ready, kept uncommitted
 when it is only pipelined, and discarded otherwise. A committed job with tasks left goes
-back to its queue.
+back to its queue. A vectorised session searches and picks nodes with
+:class:`~pyroclast.scheduler.framework.vector_search.VectorSearch` (same decisions).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from pyroclast.scheduler.api import (
     FitError,
@@ -32,6 +35,7 @@ from pyroclast.scheduler.framework import (
     resource_fit,
     select_best_node,
 )
+from pyroclast.scheduler.framework.vector_search import vector_search
 
 __all__ = ["PREDICATE_ERROR_CACHE_KEY", "Allocate", "node_errors"]
 
@@ -109,6 +113,7 @@ class Allocate(Action):
             return None
         stmt = ssn.statement()
         helper = PredicateHelper(self.cache_enabled)
+        vector = vector_search(ssn, self.cache_enabled)
 
         def predicate(task: TaskInfo, node: NodeInfo) -> FitError | None:
             return resource_fit(task, node) or predicate_for_allocate(ssn, task, node)
@@ -130,13 +135,20 @@ class Allocate(Action):
                 if job.need_continue_allocating():
                     continue
                 break
-            feasible, fit_errors = helper.predicate_nodes(task, nodes, predicate, ssn.node_search)
+            if vector is not None:
+                selection, fit_errors = vector.predicate_nodes(task, ssn.node_search)
+                feasible: Sequence[NodeInfo] = selection
+            else:
+                feasible, fit_errors = helper.predicate_nodes(task, nodes, predicate, ssn.node_search)
             if not feasible:
                 job.nodes_fit_errors[task.uid] = fit_errors
                 if job.need_continue_allocating():
                     continue
                 break
-            best = self.best_node(ssn, task, feasible)
+            if vector is not None:
+                best = vector.best_node(task, selection)
+            else:
+                best = self.best_node(ssn, task, list(feasible))
             if best is None:
                 continue
             try:

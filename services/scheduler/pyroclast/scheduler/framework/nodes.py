@@ -4,9 +4,9 @@ Scalar and in node order. Like Volcano, a search stops once it has found enough 
 nodes (:class:`NodeSearch`; every node up to 100 nodes) and the next search starts where
 the last one stopped. Where Volcano checks nodes in parallel and breaks score ties at
 random, this checks them in turn and takes the first best-scored node in node order, so a
-session is deterministic. Vectorisation goes here: the resource fit of a task
-against every node becomes one mask over the node x resource matrix of future-idle rows
-(``ResourceSpace.less_equal``), and scores become arrays; this module stays the oracle.
+session is deterministic. The vectorised path (:mod:`.vector_search`, over the matrices
+of :mod:`.vector`) makes the same decisions with masks and arrays; this module stays its
+oracle (``Session(..., vectorised=False)``).
 """
 
 from __future__ import annotations
@@ -137,7 +137,16 @@ class PredicateHelper:
 
 
 def prioritize_nodes(ssn: Session, task: TaskInfo, nodes: Sequence[NodeInfo]) -> dict[float, list[NodeInfo]]:
-    """Score each node (node order plus batch node order); nodes grouped by score, in node order."""
+    """Score each node (node order plus batch node order); nodes grouped by score, in node order.
+
+    A vectorised session computes the same scores with the plugins' vector forms when they have them.
+    """
+    if ssn.vector is not None:
+        from pyroclast.scheduler.framework.vector_search import vector_scores
+
+        grouped = vector_scores(ssn, task, nodes)
+        if grouped is not None:
+            return grouped
     batch = ssn.batch_node_order(task, nodes)
     scores: dict[float, list[NodeInfo]] = {}
     for node in nodes:

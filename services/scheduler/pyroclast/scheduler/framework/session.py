@@ -17,7 +17,7 @@ from pyroclast.common.models.scheduling import PodGroupCondition
 from pyroclast.common.resources import Resource
 from pyroclast.scheduler.api import ClusterSnapshot, JobInfo, NodeInfo, QueueInfo, SchedulingError, TaskInfo
 from pyroclast.scheduler.api.types import TaskStatus
-from pyroclast.scheduler.conf import SchedulerConf
+from pyroclast.scheduler.conf import ExtensionPoint, SchedulerConf
 from pyroclast.scheduler.framework.extensions import Event, Extensions
 from pyroclast.scheduler.framework.nodes import NodeSearch
 from pyroclast.scheduler.framework.registry import (
@@ -29,6 +29,7 @@ from pyroclast.scheduler.framework.registry import (
     PluginBuilder,
 )
 from pyroclast.scheduler.framework.statement import Statement
+from pyroclast.scheduler.framework.vector import VECTORISED_DEFAULT, VectorState
 
 __all__ = ["Session", "SessionResult", "close_session", "open_session", "run_session"]
 
@@ -57,8 +58,11 @@ class Session(Extensions):
         uid: str = "",
         now: datetime | None = None,
         node_search: NodeSearch | None = None,
+        vectorised: bool | None = None,
     ):
         super().__init__(conf.tiers)
+        self.vectorised = VECTORISED_DEFAULT if vectorised is None else vectorised
+        self.vector: VectorState | None = VectorState(self) if self.vectorised else None
         self.node_search = node_search if node_search is not None else NodeSearch()
         self.uid = uid or uuid.uuid4().hex
         self.now = now or datetime.now(UTC)
@@ -174,6 +178,11 @@ class Session(Extensions):
     def mark_job_dirty(self, uid: str) -> None:
         self.dirty_jobs.add(uid)
 
+    def registered_plugins(self, kind: str, point: ExtensionPoint) -> list[str]:
+        """Plugins with a ``kind`` function (``"predicate"``, ...) switched on, in tier order."""
+        fns = self._fns.get(kind, {})
+        return [p.name for tier in self.tiers for p in tier.plugins if p.name in fns and p.enabled(point)]
+
     def hierarchy_enabled(self, plugin: str) -> bool:
         for tier in self.tiers:
             for p in tier.plugins:
@@ -194,9 +203,15 @@ def open_session(
     plugins: Mapping[str, PluginBuilder] | None = None,
     clone: bool = True,
     node_search: NodeSearch | None = None,
+    vectorised: bool | None = None,
 ) -> Session:
-    """Open a session on (a clone of) ``snap``: build each plugin of the conf, in tier order."""
-    ssn = Session(snap.clone() if clone else snap, conf, uid=uid, now=now, node_search=node_search)
+    """Open a session on (a clone of) ``snap``: build each plugin of the conf, in tier order.
+
+    ``vectorised`` picks the vectorised node search or the scalar reference
+    (default: :data:`~.vector.VECTORISED_DEFAULT`).
+    """
+    view = snap.clone() if clone else snap
+    ssn = Session(view, conf, uid=uid, now=now, node_search=node_search, vectorised=vectorised)
     registry = PLUGINS if plugins is None else plugins
     for tier in conf.tiers:
         for option in tier.plugins:
@@ -228,9 +243,12 @@ def run_session(
     plugins: Mapping[str, PluginBuilder] | None = None,
     actions: Mapping[str, ActionBuilder] | None = None,
     node_search: NodeSearch | None = None,
+    vectorised: bool | None = None,
 ) -> SessionResult:
     """Open a session, run the conf's actions in order, close it."""
-    ssn = open_session(snap, conf, uid=uid, now=now, plugins=plugins, node_search=node_search)
+    ssn = open_session(
+        snap, conf, uid=uid, now=now, plugins=plugins, node_search=node_search, vectorised=vectorised
+    )
     registry = ACTIONS if actions is None else actions
     steps: list[Action] = []
     for name in conf.actions:

@@ -1,0 +1,140 @@
+"""Vector forms of plugin functions: predicates as node masks, node scores as arrays.
+
+A plugin's scalar functions stay what the session registers and what the scalar path
+runs. A vector form computes the same thing over node indices of the session's
+:class:`NodeMatrix`; it is registered per plugin name (``register_vector_predicate``,
+``register_vector_node_order``, ``register_vector_batch_node_order``) with a builder
+``(plugin, session, matrix) -> form``. The vectorised search uses a kind of function in
+vector form only when every enabled plugin of that kind has one (scores are added in
+the tiers' order, as the scalar sums do, so ties come out the same); otherwise it calls
+the scalar functions on the nodes it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pyroclast.scheduler.api import TaskInfo
+from pyroclast.scheduler.conf import ExtensionPoint
+from pyroclast.scheduler.framework.vector import BoolArray, IndexArray, NodeMatrix
+from pyroclast.scheduler.framework.vector_errors import ErrorTable
+
+if TYPE_CHECKING:
+    from pyroclast.scheduler.framework.registry import Plugin
+    from pyroclast.scheduler.framework.session import Session
+
+__all__ = [
+    "VECTOR_BATCH_NODE_ORDER",
+    "VECTOR_NODE_ORDER",
+    "VECTOR_PREDICATES",
+    "PredicateForm",
+    "ScoreForm",
+    "VectorForms",
+    "register_vector_batch_node_order",
+    "register_vector_node_order",
+    "register_vector_predicate",
+]
+
+FloatArray = NDArray[np.float64]
+
+
+class PredicateForm(Protocol):
+    def mask(self, task: TaskInfo) -> BoolArray | None:
+        """Nodes that pass (every node of the matrix); None to leave this task to the scalar form."""
+
+    def codes(self, task: TaskInfo, idx: IndexArray, table: ErrorTable) -> NDArray[np.int64]:
+        """Error codes (``table``) of the failing nodes ``idx``: the statuses the scalar form returns."""
+
+
+class ScoreForm(Protocol):
+    def scores(self, task: TaskInfo, idx: IndexArray) -> FloatArray | None:
+        """The scalar function's score of each node of ``idx`` (candidates, node order); None: declined."""
+
+
+Builder = Callable[[Any, "Session", NodeMatrix], Any]
+VECTOR_PREDICATES: dict[str, Builder] = {}
+VECTOR_NODE_ORDER: dict[str, Builder] = {}
+VECTOR_BATCH_NODE_ORDER: dict[str, Builder] = {}
+
+
+def register_vector_predicate(plugin: str, builder: Builder) -> None:
+    VECTOR_PREDICATES[plugin] = builder
+
+
+def register_vector_node_order(plugin: str, builder: Builder) -> None:
+    VECTOR_NODE_ORDER[plugin] = builder
+
+
+def register_vector_batch_node_order(plugin: str, builder: Builder) -> None:
+    VECTOR_BATCH_NODE_ORDER[plugin] = builder
+
+
+def _forms(
+    ssn: Session, matrix: NodeMatrix, names: list[str], registry: dict[str, Builder]
+) -> list[Any] | None:
+    if not all(n in registry for n in names):
+        return None
+    plugins: dict[str, Plugin] = ssn.plugins
+    return [registry[n](plugins[n], ssn, matrix) for n in names]
+
+
+class VectorForms:
+    """The session's predicate and scoring functions, in vector form where possible."""
+
+    def __init__(self, ssn: Session, matrix: NodeMatrix) -> None:
+        predicates = ssn.registered_plugins("predicate", ExtensionPoint.PREDICATE)
+        node_order = ssn.registered_plugins("node_order", ExtensionPoint.NODE_ORDER)
+        batch = ssn.registered_plugins("batch_node_order", ExtensionPoint.NODE_ORDER)
+        best = ssn.registered_plugins("best_node", ExtensionPoint.BEST_NODE)
+        self.predicates: list[PredicateForm] | None = _forms(ssn, matrix, predicates, VECTOR_PREDICATES)
+        self.has_predicates = bool(predicates)
+        self.scoring = bool(node_order or batch or best)
+        no = _forms(ssn, matrix, node_order, VECTOR_NODE_ORDER)
+        bo = _forms(ssn, matrix, batch, VECTOR_BATCH_NODE_ORDER)
+        self.node_order: list[ScoreForm] = no or []
+        self.batch: list[ScoreForm] = bo or []
+        self.scores_vectorised = self.scoring and not best and no is not None and bo is not None
+
+    def predicate_mask(self, task: TaskInfo) -> BoolArray | None:
+        """Nodes every plugin predicate passes; None when there are none or one has no vector form."""
+        if not self.predicates:
+            return None
+        mask: BoolArray | None = None
+        for form in self.predicates:
+            part = form.mask(task)
+            if part is None:
+                return None
+            mask = part if mask is None else mask & part
+        return mask
+
+    def predicate_codes(self, task: TaskInfo, idx: IndexArray, table: ErrorTable) -> NDArray[np.int64]:
+        """Error codes of nodes that fail a plugin predicate: the first failing plugin's."""
+        codes = np.full(len(idx), -1, dtype=np.int64)
+        todo = np.ones(len(idx), dtype=np.bool_)
+        for form in self.predicates or []:
+            part = form.mask(task)
+            if part is None:
+                continue
+            fails = todo & ~part[idx]
+            if fails.any():
+                codes[fails] = form.codes(task, idx[fails], table)
+                todo &= ~fails
+        return codes
+
+    def scores(self, task: TaskInfo, idx: IndexArray) -> FloatArray | None:
+        """Node order plus batch node order, summed in the scalar order; None if a form declines."""
+        sums: list[FloatArray] = []
+        for forms in (self.node_order, self.batch):
+            total: FloatArray = np.zeros(len(idx), dtype=np.float64)
+            for form in forms:
+                part = form.scores(task, idx)
+                if part is None:
+                    return None
+                total = total + part
+            sums.append(total)
+        out: FloatArray = sums[0] + sums[1]
+        return out

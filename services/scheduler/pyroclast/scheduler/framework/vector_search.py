@@ -1,0 +1,301 @@
+"""The node search and node choice of allocate over the session's matrices.
+
+Same decisions as :class:`.nodes.PredicateHelper` plus ``Allocate.best_node``: the search
+starts at ``NodeSearch.next_index``, takes the first ``num_to_find`` feasible nodes in
+rotated node order, and the node where it stops counts as processed; a node that failed
+for an earlier task of the same job role (the error cache, per job turn) is skipped.
+The resource fit is one mask per request; the plugins' predicates run where the
+resource fit passes, in search order, until enough nodes are found (a plugin with a
+vector form, :mod:`.vector_forms`, gives a mask instead). Errors are kept as codes
+(:mod:`.vector_errors`). The best node: idle room first, then future-idle room; with no
+scoring function configured the first node in node order, else the scores (vector forms
+where the plugins have them, the scalar functions otherwise) and the first best.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, overload
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pyroclast.common.resources import Resource
+from pyroclast.scheduler.api import FitErrors, NodeInfo, Status, StatusCode, TaskInfo
+from pyroclast.scheduler.api.types import insufficient_resource_reason
+from pyroclast.scheduler.framework.nodes import NodeSearch, predicate_for_allocate, select_best_node
+from pyroclast.scheduler.framework.vector import IndexArray, NodeMatrix
+from pyroclast.scheduler.framework.vector_errors import CodedFitErrors, ErrorTable, GroupCache
+from pyroclast.scheduler.framework.vector_forms import VectorForms
+
+if TYPE_CHECKING:
+    from pyroclast.scheduler.framework.session import Session
+
+__all__ = ["NodeSelection", "VectorSearch", "vector_scores", "vector_search"]
+
+_EMPTY = np.zeros(0, dtype=np.intp)
+
+
+class NodeSelection(Sequence[NodeInfo]):
+    """Nodes given by matrix indices (ascending), readable as a sequence of NodeInfo."""
+
+    __slots__ = ("indices", "nodes")
+
+    def __init__(self, nodes: list[NodeInfo], indices: IndexArray) -> None:
+        self.nodes = nodes
+        self.indices = indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    @overload
+    def __getitem__(self, i: int) -> NodeInfo: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[NodeInfo]: ...
+    def __getitem__(self, i: int | slice) -> NodeInfo | Sequence[NodeInfo]:
+        if isinstance(i, slice):
+            return [self.nodes[j] for j in self.indices[i].tolist()]
+        return self.nodes[int(self.indices[i])]
+
+    def __iter__(self) -> Iterator[NodeInfo]:
+        nodes = self.nodes
+        return (nodes[j] for j in self.indices.tolist())
+
+
+_RESOURCE_STATUSES: dict[str, tuple[Status, ...]] = {}
+
+
+def _resource_statuses(name: str) -> tuple[Status, ...]:
+    st = _RESOURCE_STATUSES.get(name)
+    if st is None:
+        st = (Status(StatusCode.UNSCHEDULABLE, insufficient_resource_reason([name])),)
+        _RESOURCE_STATUSES[name] = st
+    return st
+
+
+class VectorSearch:
+    """One job turn's node searches (the predicate error cache lives as long as this)."""
+
+    def __init__(
+        self, ssn: Session, matrix: NodeMatrix, forms: VectorForms, cache_enabled: bool = True
+    ) -> None:
+        self.ssn = ssn
+        self.matrix = matrix
+        self.forms = forms
+        self.cache_enabled = cache_enabled
+        self.table = ErrorTable()
+        self._cache: dict[str, GroupCache] = {}
+        self._luts: dict[Resource, NDArray[np.int64]] = {}
+
+    # -- the search ---------------------------------------------------------------------
+    def predicate_nodes(self, task: TaskInfo, search: NodeSearch) -> tuple[NodeSelection, FitErrors]:
+        """Feasible nodes (node order) and, when there are none, the errors of every node."""
+        mat = self.matrix
+        total = len(mat.nodes)
+        if total == 0:
+            return NodeSelection(mat.nodes, _EMPTY), FitErrors()
+        self._settle()
+        wanted = search.num_to_find(total)
+        start = search.next_index % total
+        use_cache = self.cache_enabled and bool(task.role)
+        group = f"{task.job}/{task.role}"
+        entry = self._cache.get(group) if use_cache else None
+        fit = mat.fit_mask(task.init_resreq)
+        cand = fit if entry is None else fit & entry.ok
+        pmask = self.forms.predicate_mask(task)
+        if pmask is not None:
+            cand = cand & pmask
+        nz = np.flatnonzero(cand)
+        k = int(np.searchsorted(nz, start))
+        plugin_fail: dict[int, int] = {}
+        if pmask is None and self.forms.has_predicates:
+            passing = self._scalar_predicates(task, nz, k, wanted, plugin_fail)
+            stop = int(passing[wanted]) if len(passing) > wanted else -1
+            found = np.sort(passing[:wanted])
+        else:
+            tail = nz[k : k + wanted + 1]
+            head = nz[: min(wanted + 1 - len(tail), k)]
+            stop = -1
+            if len(tail) + len(head) > wanted:
+                if len(head):
+                    stop, head = int(head[-1]), head[:-1]
+                else:
+                    stop, tail = int(tail[-1]), tail[:-1]
+            found = np.concatenate((head, tail)) if len(head) else tail
+        processed = (stop - start) % total + 1 if stop >= 0 else total
+        search.next_index = (start + processed) % total
+        if use_cache or not len(found):
+            end = start + processed
+            slices = [(start, end)] if end <= total else [(start, total), (0, end - total)]
+            if entry is None:
+                entry = GroupCache(total)
+                if self._record(task, entry, slices, fit, pmask, plugin_fail) and use_cache:
+                    self._cache[group] = entry
+            else:
+                self._record(task, entry, slices, fit, pmask, plugin_fail)
+        if len(found):
+            return NodeSelection(mat.nodes, found), FitErrors()
+        assert entry is not None
+        self._resolve(entry, np.flatnonzero(entry.pending))
+        order = np.concatenate((np.arange(start, total), np.arange(0, start)))
+        errors = CodedFitErrors(self.table, mat.names, order, entry.codes[order], entry.task[order])
+        return NodeSelection(mat.nodes, _EMPTY), errors
+
+    def _scalar_predicates(
+        self, task: TaskInfo, nz: IndexArray, k: int, wanted: int, plugin_fail: dict[int, int]
+    ) -> IndexArray:
+        """Run the plugins' predicates over resource-fitting nodes in search order."""
+        ssn, nodes, table = self.ssn, self.matrix.nodes, self.table
+        passing: list[int] = []
+        for i in (*nz[k:].tolist(), *nz[:k].tolist()):
+            err = predicate_for_allocate(ssn, task, nodes[i])
+            if err is None:
+                passing.append(i)
+                if len(passing) > wanted:
+                    break
+            else:
+                plugin_fail[i] = table.status_code(tuple(err.statuses))
+        return np.array(passing, dtype=np.intp)
+
+    def _record(
+        self,
+        task: TaskInfo,
+        entry: GroupCache,
+        slices: list[tuple[int, int]],
+        fit: NDArray[np.bool_],
+        pmask: NDArray[np.bool_] | None,
+        plugin_fail: dict[int, int],
+    ) -> bool:
+        """Mark the nodes of ``slices`` that failed (and are not cached yet) with their error.
+
+        Resource failures are left pending (:meth:`_resolve`); plugin failures get their code now.
+        """
+        recorded = False
+        t = self.table.task_index(task)
+        for a, b in slices:
+            ok = entry.ok[a:b]
+            short = ~fit[a:b] & ok
+            failing = fit[a:b] & ~pmask[a:b] & ok if pmask is not None else None
+            if short.any():
+                np.putmask(entry.task[a:b], short, t)
+                entry.pending[a:b] |= short
+                ok &= ~short
+                recorded = True
+            if failing is not None and failing.any():
+                idx = np.flatnonzero(failing) + a
+                entry.codes[idx] = self.forms.predicate_codes(task, idx, self.table)
+                entry.task[idx] = t
+                entry.ok[idx] = False
+                recorded = True
+        if plugin_fail:
+            idx = np.fromiter(plugin_fail.keys(), dtype=np.intp, count=len(plugin_fail))
+            entry.codes[idx] = np.fromiter(plugin_fail.values(), dtype=np.int64, count=len(plugin_fail))
+            entry.task[idx] = t
+            entry.ok[idx] = False
+            recorded = True
+        return recorded
+
+    def _lut(self, request: Resource) -> NDArray[np.int64]:
+        """Error codes of "Insufficient <name>" for each column ``request`` checks."""
+        lut = self._luts.get(request)
+        if lut is None:
+            names = self.matrix.plan(request).names
+            lut = np.array([self.table.status_code(_resource_statuses(n)) for n in names], dtype=np.int64)
+            self._luts[request] = lut
+        return lut
+
+    def _resolve(self, entry: GroupCache, idx: IndexArray) -> None:
+        """Compute the pending codes of nodes ``idx`` from their (not yet refreshed) rows."""
+        pend = idx[entry.pending[idx]]
+        if not len(pend):
+            return
+        tasks = entry.task[pend]
+        for t in np.unique(tasks).tolist():
+            sel = pend[tasks == t]
+            request = self.table.tasks[t].init_resreq
+            entry.codes[sel] = self._lut(request)[self.matrix.first_shortfall(request, sel)]
+        entry.pending[pend] = False
+
+    def _settle(self) -> None:
+        """Resolve pending errors on nodes that changed since the last sync, before it re-reads them."""
+        dirty = self.matrix.dirty
+        if dirty and self._cache:
+            idx = np.fromiter(dirty, dtype=np.intp, count=len(dirty))
+            for entry in self._cache.values():
+                self._resolve(entry, idx)
+
+    # -- the choice ---------------------------------------------------------------------
+    def best_node(self, task: TaskInfo, feasible: NodeSelection) -> NodeInfo | None:
+        """Nodes with idle room first, then the others (future-idle room); the best of a group."""
+        self._settle()
+        idx = feasible.indices
+        nodes = self.matrix.nodes
+        idle_ok = self.matrix.idle_mask(task.init_resreq)[idx]
+        if not self.forms.scoring:
+            if not len(idx):
+                return None
+            return nodes[int(idx[int(np.argmax(idle_ok))])]
+        for group in (idx[idle_ok], idx[~idle_ok]):
+            if len(group) == 1:
+                return nodes[int(group[0])]
+            if len(group):
+                best = self._best_of(task, group)
+                if best is not None:
+                    return best
+        return None
+
+    def _best_of(self, task: TaskInfo, group: IndexArray) -> NodeInfo | None:
+        nodes = self.matrix.nodes
+        forms = self.forms
+        if not forms.scoring:
+            return nodes[int(group[0])]
+        if forms.scores_vectorised:
+            scores = forms.scores(task, group)
+            if scores is not None:
+                return nodes[int(group[int(np.argmax(scores))])]
+        candidates = [nodes[i] for i in group.tolist()]
+        batch = self.ssn.batch_node_order(task, candidates)
+        by_score: dict[float, list[NodeInfo]] = {}
+        for node in candidates:
+            by_score.setdefault(self.ssn.node_order(task, node) + batch.get(node.name, 0.0), []).append(node)
+        return self.ssn.best_node(task, by_score) or select_best_node(by_score)
+
+
+def _forms(ssn: Session) -> VectorForms | None:
+    state = ssn.vector
+    if state is None:
+        return None
+    if state.forms is None:
+        state.forms = VectorForms(ssn, state.matrix)
+    return state.forms
+
+
+def vector_search(ssn: Session, cache_enabled: bool) -> VectorSearch | None:
+    """A search for one job turn, or None when the session runs the scalar reference."""
+    forms = _forms(ssn)
+    if forms is None or ssn.vector is None:
+        return None
+    return VectorSearch(ssn, ssn.vector.matrix, forms, cache_enabled)
+
+
+def vector_scores(
+    ssn: Session, task: TaskInfo, nodes: Sequence[NodeInfo]
+) -> dict[float, list[NodeInfo]] | None:
+    """``prioritize_nodes`` from the vector forms; None when the scalar functions must run."""
+    forms = _forms(ssn)
+    if forms is None or ssn.vector is None:
+        return None
+    if not forms.scoring:
+        return {0.0: list(nodes)} if nodes else {}
+    if not forms.scores_vectorised:
+        return None
+    mat = ssn.vector.matrix
+    mat.sync()
+    idx = np.fromiter((mat.index[n.name] for n in nodes), dtype=np.intp, count=len(nodes))
+    scores = forms.scores(task, idx)
+    if scores is None:
+        return None
+    grouped: dict[float, list[NodeInfo]] = {}
+    for node, score in zip(nodes, scores.tolist(), strict=True):
+        grouped.setdefault(score, []).append(node)
+    return grouped

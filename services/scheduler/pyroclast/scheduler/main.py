@@ -1,0 +1,5 @@
+"""``pyroclast scheduler``: the entry point the umbrella command dispatches to."""
+
+from pyroclast.scheduler.service.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,138 @@
+"""DRF: order jobs by dominant resource share (Volcano's ``drf``, without hierarchy).
+
+A job's share is the largest ``allocated / total`` over the resources the cluster has
+(``pods`` included, as Volcano counts it). Jobs with the smaller share go first; shares
+follow allocate and deallocate events. Preemptable: a preemptee may be evicted when the
+preemptor's share after taking its task is at most the preemptee job's share after losing
+it (within ``1e-6``). With ``enableHierarchy`` queues are also ordered, and reclaimed
+from, by hierarchical DRF (:mod:`.drf_hierarchy`). Vectorisation: shares of all jobs are
+``max(allocated / total, axis=1)`` over a job x resource matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pyroclast.common.resources import Resource
+from pyroclast.scheduler.api import JobInfo, TaskInfo
+from pyroclast.scheduler.conf import Arguments
+from pyroclast.scheduler.framework import PERMIT, Event, EventHandler, Plugin, Session, register_plugin
+
+if TYPE_CHECKING:
+    from pyroclast.scheduler.plugins.drf_hierarchy import HierarchicalDrf
+
+__all__ = ["SHARE_DELTA", "DrfAttr", "DrfPlugin", "calculate_share", "share"]
+
+SHARE_DELTA = 0.000001
+
+
+def share(allocated: float, total: float) -> float:
+    """Volcano's ``helpers.Share``: l/r, with 0/0 = 0 and x/0 = 1."""
+    if total == 0:
+        return 0.0 if allocated == 0 else 1.0
+    return allocated / total
+
+
+def calculate_share(allocated: Resource, total: Resource) -> tuple[str, float]:
+    """(dominant resource, dominant share) over the resources ``total`` has."""
+    res = 0.0
+    dominant = ""
+    for name in total.names():
+        s = share(allocated.get(name), total.get(name))
+        if s > res:
+            res = s
+            dominant = name
+    return dominant, res
+
+
+@dataclass
+class DrfAttr:
+    allocated: Resource = field(default_factory=Resource)
+    share: float = 0.0
+    dominant_resource: str = ""
+
+
+class DrfPlugin(Plugin):
+    name = "drf"
+
+    def __init__(self, arguments: Arguments | None = None) -> None:
+        super().__init__(arguments)
+        self.total = Resource()
+        self.job_attrs: dict[str, DrfAttr] = {}
+        self.hierarchy: HierarchicalDrf | None = None
+
+    # -- pure parts -------------------------------------------------------------------
+    def update_share(self, attr: DrfAttr) -> None:
+        attr.dominant_resource, attr.share = calculate_share(attr.allocated, self.total)
+
+    def open(self, total: Resource, jobs: dict[str, JobInfo]) -> None:
+        self.total = total
+        self.job_attrs = {}
+        for uid, job in jobs.items():
+            attr = DrfAttr(allocated=job.allocated)
+            self.update_share(attr)
+            self.job_attrs[uid] = attr
+
+    def job_order(self, lv: JobInfo, rv: JobInfo) -> int:
+        ls, rs = self.job_attrs[lv.uid].share, self.job_attrs[rv.uid].share
+        if ls == rs:
+            return 0
+        return -1 if ls < rs else 1
+
+    def preemptable(self, preemptor: TaskInfo, preemptees: list[TaskInfo]) -> tuple[list[TaskInfo], int]:
+        latt = self.job_attrs.get(preemptor.job)
+        if latt is None:
+            return [], PERMIT
+        _, ls = calculate_share(latt.allocated.add(preemptor.resreq), self.total)
+        allocations: dict[str, Resource] = {}
+        victims: list[TaskInfo] = []
+        for preemptee in preemptees:
+            if preemptee.job not in allocations:
+                ratt = self.job_attrs.get(preemptee.job)
+                if ratt is None:
+                    continue
+                allocations[preemptee.job] = ratt.allocated
+            allocations[preemptee.job] = allocations[preemptee.job].sub_without_assert(preemptee.resreq)
+            _, rs = calculate_share(allocations[preemptee.job], self.total)
+            if ls < rs or abs(ls - rs) <= SHARE_DELTA:
+                victims.append(preemptee)
+        return victims, PERMIT
+
+    def on_allocate(self, event: Event) -> None:
+        attr = self.job_attrs.get(event.task.job)
+        if attr is not None:
+            attr.allocated = attr.allocated.add(event.task.resreq)
+            self.update_share(attr)
+            if self.hierarchy is not None:
+                self.hierarchy.on_event(event.task, 1)
+
+    def on_deallocate(self, event: Event) -> None:
+        attr = self.job_attrs.get(event.task.job)
+        if attr is not None:
+            attr.allocated = attr.allocated.sub_without_assert(event.task.resreq)
+            self.update_share(attr)
+            if self.hierarchy is not None:
+                self.hierarchy.on_event(event.task, -1)
+
+    # -- session ------------------------------------------------------------------------
+    def on_session_open(self, ssn: Session) -> None:
+        self.open(ssn.total_resource, ssn.jobs)
+        ssn.add_preemptable_fn(self.name, self.preemptable)
+        if ssn.hierarchy_enabled(self.name):
+            from pyroclast.scheduler.plugins.drf_hierarchy import HierarchicalDrf
+
+            hdrf = HierarchicalDrf(self, ssn.jobs, ssn.queues)
+            self.hierarchy = hdrf
+            ssn.add_queue_order_fn(self.name, hdrf.queue_order)
+            ssn.add_reclaimable_fn(self.name, hdrf.reclaimable)
+        ssn.add_job_order_fn(self.name, self.job_order)
+        ssn.add_event_handler(EventHandler(allocate=self.on_allocate, deallocate=self.on_deallocate))
+
+    def on_session_close(self, ssn: Session) -> None:
+        self.total = Resource()
+        self.job_attrs = {}
+        self.hierarchy = None
+
+
+register_plugin(DrfPlugin.name, DrfPlugin)

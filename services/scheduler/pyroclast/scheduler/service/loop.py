@@ -1,0 +1,180 @@
+"""The session loop: every ``period``, snapshot -> session -> explanations -> decisions.
+
+Explanations are written before the decisions are published, so a binder applying a
+podgroup status finds the explanation of that session. A session that raises is logged
+and counted; the loop goes on. On stop, the session in flight finishes and its decisions
+are published before :meth:`SessionLoop.run` returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
+
+import msgspec
+
+from pyroclast.common.bus.messages import Decision, ExplanationRecord
+from pyroclast.common.logging import get_logger
+from pyroclast.scheduler.conf import SchedulerConf
+from pyroclast.scheduler.framework import NodeSearch, SessionResult, run_session
+from pyroclast.scheduler.service.cache import SchedulerCache
+from pyroclast.scheduler.service.metrics import SchedulerMetrics
+
+__all__ = ["DecisionSink", "ExplanationSink", "SessionLoop"]
+
+log = get_logger(__name__)
+
+
+class DecisionSink(Protocol):
+    async def publish_all(
+        self,
+        decisions: Sequence[Decision],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - DecisionPublisher's signature
+    ) -> list[int]: ...
+
+
+class ExplanationSink(Protocol):
+    async def put(self, record: ExplanationRecord) -> int: ...
+
+    async def delete(self, ref: str) -> int: ...
+
+
+class SessionLoop:
+    """Runs sessions on the cache's snapshots and publishes what they decide."""
+
+    def __init__(
+        self,
+        cache: SchedulerCache,
+        conf: Callable[[], SchedulerConf],
+        decisions: DecisionSink,
+        explanations: ExplanationSink | None,
+        metrics: SchedulerMetrics,
+        *,
+        period: float = 1.0,
+        publish_timeout: float = 5.0,
+        publish_attempts: int = 3,
+    ) -> None:
+        self.cache = cache
+        self._conf = conf
+        self._decisions = decisions
+        self._explanations = explanations
+        self.metrics = metrics
+        self.period = period
+        self.publish_timeout = publish_timeout
+        self.publish_attempts = publish_attempts
+        self.node_search = NodeSearch()
+        self._explained: dict[str, bytes] = {}  # ref -> explanation as last written (sans time)
+        self.sessions = 0
+        self.failures = 0
+        self.last_result: SessionResult | None = None
+        self._failures_counted = 0
+        self._last_error = ""
+
+    def adopt_explanations(self, refs: Iterable[str]) -> None:
+        """Explanations a previous scheduler left in the bucket: rewritten if still true,
+        deleted otherwise."""
+        for ref in refs:
+            self._explained.setdefault(ref, b"")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run a session every ``period`` once the cache is ready, until ``stop`` is set."""
+        while not stop.is_set():
+            started = time.monotonic()
+            if self.cache.ready() is True:
+                await self.run_once()
+            delay = max(0.0, self.period - (time.monotonic() - started))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+        log.info("session loop stopped", sessions=self.sessions, failures=self.failures)
+
+    async def run_once(self) -> SessionResult | None:
+        """One session; never raises (a failure is logged and counted)."""
+        started = time.perf_counter()
+        uid = uuid.uuid4().hex[:12]
+        logger = log.bind(session=uid)
+        try:
+            snap = self.cache.snapshot()
+            self.metrics.set_cache_sizes(self.cache.sizes())
+            conf = self._conf()
+            result = await asyncio.to_thread(run_session, snap, conf, uid=uid, node_search=self.node_search)
+        except Exception as err:
+            self.failures += 1
+            self.metrics.sessions.labels(result="error").inc()
+            if repr(err) != self._last_error:  # the traceback once per distinct error
+                logger.exception("session failed", error=repr(err))
+            else:
+                logger.warning("session failed again", error=repr(err))
+            self._last_error = repr(err)
+            return None
+        self._last_error = ""
+        self.sessions += 1
+        await self._write_explanations(result.explanations)
+        await self._publish(result.decisions)
+        elapsed = time.perf_counter() - started
+        self.metrics.session_duration.observe(elapsed)
+        self.metrics.sessions.labels(result="ok").inc()
+        self.metrics.decisions_per_session.observe(len(result.decisions))
+        for d in result.decisions:
+            self.metrics.decisions.labels(type=d.kind.value).inc()
+        self.metrics.pending_jobs.set(len(result.explanations))
+        self.metrics.decision_failures.inc(self.cache.failures_seen - self._failures_counted)
+        self._failures_counted = self.cache.failures_seen
+        self.last_result = result
+        if result.decisions:
+            logger.info(
+                "session decided",
+                decisions=len(result.decisions),
+                binds=len(result.binds()),
+                waiting=len(result.explanations),
+                seconds=round(elapsed, 4),
+            )
+        return result
+
+    async def _publish(self, decisions: Sequence[Decision]) -> None:
+        if not decisions:
+            return
+        # Assume first: a decision published but not assumed could place a second pod on
+        # the same capacity; one assumed but lost only waits for its timeout.
+        self.cache.assume(decisions)
+        for attempt in range(1, self.publish_attempts + 1):
+            try:
+                await self._decisions.publish_all(decisions, timeout=self.publish_timeout)
+                return
+            except Exception as err:  # re-publishing is idempotent (decision ids)
+                self.metrics.publish_failures.inc()
+                log.warning(
+                    "decisions not confirmed; publishing again",
+                    error=repr(err),
+                    attempt=attempt,
+                    decisions=len(decisions),
+                )
+                await asyncio.sleep(min(0.2 * attempt, 1.0))
+        log.error("decisions not published; their assumptions will time out", decisions=len(decisions))
+
+    async def _write_explanations(self, records: Sequence[ExplanationRecord]) -> None:
+        if self._explanations is None:
+            return
+        sink = self._explanations
+        current: dict[str, bytes] = {}
+        writes: list[ExplanationRecord] = []
+        for rec in records:
+            digest = msgspec.msgpack.encode(msgspec.structs.replace(rec, session="", time=None))
+            current[rec.ref] = digest
+            if self._explained.get(rec.ref) != digest:
+                writes.append(rec)
+        gone = [ref for ref in self._explained if ref not in current]
+        results = await asyncio.gather(
+            *(sink.put(rec) for rec in writes), *(sink.delete(ref) for ref in gone), return_exceptions=True
+        )
+        for item, res in zip([*(r.ref for r in writes), *gone], results, strict=True):
+            if isinstance(res, BaseException):
+                log.warning("explanation not written", key=item, error=repr(res))
+                current.pop(item, None)  # try again next session
+                if item in gone:
+                    current[item] = self._explained[item]
+        self._explained = current

@@ -1,0 +1,123 @@
+"""The cluster the admission rules see: queues followed from the NATS KV cache.
+
+`QueueCache` is a `ClusterView` over the queues bucket. It is ready once the records present
+when the watch started have all arrived, and follows every change after; a watch cut off for
+too long starts over from the current records. Namespaces are not in the cache, so their
+annotations are reported as unknown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+
+from nats.aio.client import Client
+
+from pyroclast.common.bus.kv import QUEUES, CacheWatcher, ResumeGapError, WatchEvent, WatchOp
+from pyroclast.common.bus.messages import QueueRecord, ResourceList
+from pyroclast.common.bus.names import BusNames
+from pyroclast.common.bus.pull import PullSettings
+from pyroclast.common.logging import get_logger
+from pyroclast.common.models import ObjectMeta, Queue
+from pyroclast.common.models.scheduling import Guarantee, QueueSpec, QueueStatus
+from pyroclast.common.resources import format_amount
+
+log = get_logger(__name__)
+
+
+def _quantities(amounts: ResourceList) -> dict[str, str | int | float] | None:
+    return {name: format_amount(name, amount) for name, amount in amounts.items()} or None
+
+
+def queue_from_record(record: QueueRecord) -> Queue:
+    """The Queue object a cache record stands for (the fields the admission rules read)."""
+    guarantee = _quantities(record.guarantee)
+    return Queue(
+        api_version="scheduling.volcano.sh/v1beta1",
+        kind="Queue",
+        metadata=ObjectMeta(name=record.name, uid=record.uid or None, annotations=record.annotations or None),
+        spec=QueueSpec(
+            weight=record.weight,
+            capability=_quantities(record.capability),
+            deserved=_quantities(record.deserved),
+            guarantee=Guarantee(resource=guarantee) if guarantee else None,
+            reclaimable=record.reclaimable,
+            parent=record.parent or None,
+            priority=record.priority or None,
+        ),
+        status=QueueStatus(state=record.state or None),
+    )
+
+
+class QueueCache:
+    """A `ClusterView` kept up to date from the queues bucket."""
+
+    def __init__(self) -> None:
+        self._queues: dict[str, Queue] = {}
+        self.synced = asyncio.Event()
+        """Set once the initial records have all been applied."""
+
+    @property
+    def ready(self) -> bool:
+        return self.synced.is_set()
+
+    def readiness(self) -> bool | str:
+        """A readiness check for the health server."""
+        return True if self.ready else "queue cache not synced"
+
+    def queue(self, name: str) -> Queue | None:
+        return self._queues.get(name)
+
+    def queues(self) -> Iterable[Queue]:
+        return list(self._queues.values())
+
+    def namespace_annotations(self, name: str) -> Mapping[str, str] | None:
+        return None
+
+    def apply(self, event: WatchEvent[QueueRecord]) -> None:
+        """Apply one watch event."""
+        if event.op is WatchOp.PUT and event.record is not None:
+            self._queues[event.key] = queue_from_record(event.record)
+        elif event.op is WatchOp.DELETE:
+            self._queues.pop(event.key, None)
+        elif event.op is WatchOp.SYNCED and not self.synced.is_set():
+            log.info("queue cache synced", queues=len(self._queues), revision=event.revision)
+            self.synced.set()
+
+    def replace(self, records: Iterable[QueueRecord]) -> None:
+        """Set the whole content at once and mark the cache synced (tests and snapshots)."""
+        self._queues = {record.ref: queue_from_record(record) for record in records}
+        self.synced.set()
+
+    async def follow(
+        self, nc: Client, names: BusNames, stop: asyncio.Event, settings: PullSettings | None = None
+    ) -> None:
+        """Follow the queues bucket until ``stop`` is set, starting over after a resume gap."""
+        while not stop.is_set():
+            watcher = CacheWatcher(nc, names, QUEUES, settings=settings)
+            fresh: dict[str, Queue] | None = {} if self.synced.is_set() else None
+            stopper = asyncio.ensure_future(stop.wait())
+            try:
+                async with watcher:
+                    iterator = aiter(watcher)
+                    while True:
+                        step = asyncio.ensure_future(anext(iterator))
+                        await asyncio.wait({step, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                        if not step.done():
+                            step.cancel()
+                            return
+                        event = step.result()
+                        if fresh is not None:
+                            # A restart: build the new content aside, then swap it in whole.
+                            if event.op is WatchOp.PUT and event.record is not None:
+                                fresh[event.key] = queue_from_record(event.record)
+                            elif event.op is WatchOp.SYNCED:
+                                self._queues, fresh = fresh, None
+                            continue
+                        self.apply(event)
+            except StopAsyncIteration:
+                return
+            except ResumeGapError:
+                log.warning("queue watch cut off too long; starting over")
+            finally:
+                stopper.cancel()

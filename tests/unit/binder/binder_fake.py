@@ -1,0 +1,101 @@
+"""An in-memory BinderApi for the binder's unit tests."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pyroclast.controller.binder.apply import ApiFailure
+
+Obj = dict[str, Any]
+
+
+def make_pod(name: str, *, ns: str = "ns", group: str = "pg", node: str = "", uid: str = "") -> Obj:
+    return {
+        "metadata": {
+            "namespace": ns,
+            "name": name,
+            "uid": uid or f"uid-{name}",
+            "resourceVersion": "1",
+            "annotations": {"scheduling.k8s.io/group-name": group} if group else {},
+        },
+        "spec": {"nodeName": node} if node else {},
+        "status": {"phase": "Pending"},
+    }
+
+
+class FakeApi:
+    def __init__(self) -> None:
+        self.pods: dict[tuple[str, str], Obj] = {}
+        self.podgroups: dict[tuple[str, str], Obj] = {}
+        self.events: list[Obj] = []
+        self.calls: list[str] = []
+        self.fail_next: dict[str, ApiFailure | Exception] = {}
+
+    def add_pod(self, pod: Obj) -> None:
+        meta = pod["metadata"]
+        self.pods[(meta["namespace"], meta["name"])] = pod
+
+    def add_podgroup(self, ns: str, name: str, *, uid: str = "", status: Obj | None = None) -> None:
+        self.podgroups[(ns, name)] = {
+            "metadata": {"namespace": ns, "name": name, "uid": uid or f"pg-{name}", "resourceVersion": "7"},
+            "spec": {"minMember": 1},
+            "status": status or {},
+        }
+
+    def _maybe_fail(self, call: str) -> None:
+        self.calls.append(call)
+        err = self.fail_next.pop(call, None)
+        if err is not None:
+            raise err
+
+    async def get_pod(self, namespace: str, name: str) -> Obj | None:
+        self._maybe_fail("get_pod")
+        pod = self.pods.get((namespace, name))
+        return copy.deepcopy(pod) if pod is not None else None
+
+    async def bind_pod(self, namespace: str, name: str, uid: str, node: str) -> None:
+        self._maybe_fail("bind_pod")
+        pod = self.pods.get((namespace, name))
+        if pod is None:
+            raise ApiFailure(404, "NotFound", f'pods "{name}" not found')
+        if pod["spec"].get("nodeName"):
+            raise ApiFailure(409, "Conflict", f"pod {name} is already assigned")
+        pod["spec"]["nodeName"] = node
+
+    async def evict_pod(self, namespace: str, name: str, uid: str) -> None:
+        self._maybe_fail("evict_pod")
+        if self.pods.pop((namespace, name), None) is None:
+            raise ApiFailure(404, "NotFound", "gone")
+
+    async def list_pods(self, namespace: str) -> list[Obj]:
+        self._maybe_fail("list_pods")
+        return [copy.deepcopy(p) for (ns, _), p in sorted(self.pods.items()) if ns == namespace]
+
+    async def replace_pod_status(self, pod: Obj) -> None:
+        self._maybe_fail("replace_pod_status")
+        meta = pod["metadata"]
+        self.pods[(meta["namespace"], meta["name"])]["status"] = copy.deepcopy(pod["status"])
+
+    async def get_podgroup(self, namespace: str, name: str) -> Obj | None:
+        self._maybe_fail("get_podgroup")
+        pg = self.podgroups.get((namespace, name))
+        return copy.deepcopy(pg) if pg is not None else None
+
+    async def patch_podgroup(self, namespace: str, name: str, patch: Obj) -> None:
+        self._maybe_fail("patch_podgroup")
+        pg = self.podgroups.get((namespace, name))
+        if pg is None:
+            raise ApiFailure(404, "NotFound", "gone")
+        version = patch.get("metadata", {}).get("resourceVersion")
+        if version is not None and version != pg["metadata"]["resourceVersion"]:
+            raise ApiFailure(409, "Conflict", "the object has been modified")
+        pg["status"] = {**pg["status"], **patch["status"]}
+        pg["metadata"]["resourceVersion"] = str(int(pg["metadata"]["resourceVersion"]) + 1)
+
+    async def create_event(self, namespace: str, event: Obj) -> None:
+        self._maybe_fail("create_event")
+        self.events.append(event)
+
+    def reasons(self) -> list[tuple[str, str, str]]:
+        return [(e["involvedObject"]["name"], e["reason"], e["message"]) for e in self.events]

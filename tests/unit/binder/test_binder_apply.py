@@ -1,0 +1,267 @@
+"""Applying decisions: binds, evictions, podgroup statuses, pod conditions and events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from binder_fake import FakeApi, make_pod
+
+from pyroclast.common.bus.decisions import PermanentDecisionError
+from pyroclast.common.bus.messages import (
+    BindDecision,
+    EvictDecision,
+    ExplanationRecord,
+    PodGroupStatusDecision,
+)
+from pyroclast.common.models.scheduling import PodGroupCondition
+from pyroclast.controller.binder.apply import ApiFailure, Applier, merge_conditions
+
+T1 = "2026-01-01T00:00:00Z"
+
+
+def bind(name: str = "p1", node: str = "n1", uid: str = "") -> BindDecision:
+    return BindDecision(
+        id=f"s/bind/{name}", namespace="ns", name=name, uid=uid or f"uid-{name}", node_name=node
+    )
+
+
+async def test_bind_binds_and_records_scheduled() -> None:
+    api = FakeApi()
+    api.add_pod(make_pod("p1"))
+    await Applier(api)(bind())
+    assert api.pods[("ns", "p1")]["spec"]["nodeName"] == "n1"
+    assert api.reasons() == [("p1", "Scheduled", "Successfully assigned ns/p1 to n1")]
+    assert api.events[0]["type"] == "Normal"
+    assert api.events[0]["source"] == {"component": "volcano"}
+
+
+async def test_bind_of_a_pod_already_on_that_node_is_done() -> None:
+    api = FakeApi()
+    api.add_pod(make_pod("p1", node="n1"))
+    await Applier(api)(bind())
+    assert "bind_pod" not in api.calls
+    assert api.events == []
+
+
+async def test_bind_conflict_after_our_own_lost_attempt_is_done() -> None:
+    api = FakeApi()
+    api.add_pod(make_pod("p1"))
+    api.fail_next["bind_pod"] = ApiFailure(409, "Conflict", "already assigned")
+    api.pods[("ns", "p1")]["spec"]["nodeName"] = "n1"  # visible only at the second look
+    real_get = api.get_pod
+    first = True
+
+    async def stale_get(ns: str, name: str) -> dict[str, Any] | None:
+        nonlocal first
+        pod: dict[str, Any] | None = await real_get(ns, name)
+        if first and pod is not None:
+            first = False
+            pod["spec"] = {}
+        return pod
+
+    api.get_pod = stale_get
+    await Applier(api)(bind())
+
+
+@pytest.mark.parametrize(
+    ("pod", "match"),
+    [
+        (None, "not found"),
+        (make_pod("p1", node="n2"), "already bound to node n2"),
+        (make_pod("p1", uid="other"), "was recreated"),
+    ],
+)
+async def test_bind_permanent_failures(pod: dict[str, Any] | None, match: str) -> None:
+    api = FakeApi()
+    if pod is not None:
+        api.add_pod(pod)
+    with pytest.raises(PermanentDecisionError, match=match):
+        await Applier(api)(bind())
+
+
+async def test_bind_of_a_terminating_pod_is_permanent() -> None:
+    api = FakeApi()
+    pod = make_pod("p1")
+    pod["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    api.add_pod(pod)
+    with pytest.raises(PermanentDecisionError, match="being deleted"):
+        await Applier(api)(bind())
+
+
+async def test_bind_transient_failure_raises_for_a_retry() -> None:
+    api = FakeApi()
+    api.add_pod(make_pod("p1"))
+    api.fail_next["bind_pod"] = ApiFailure(503, "ServiceUnavailable", "etcd")
+    with pytest.raises(ApiFailure):
+        await Applier(api)(bind())
+    await Applier(api)(bind())  # the redelivery succeeds
+    assert api.pods[("ns", "p1")]["spec"]["nodeName"] == "n1"
+
+
+async def test_event_failures_do_not_fail_the_bind() -> None:
+    api = FakeApi()
+    api.add_pod(make_pod("p1"))
+    api.fail_next["create_event"] = TimeoutError()
+    await Applier(api)(bind())
+    assert api.pods[("ns", "p1")]["spec"]["nodeName"] == "n1"
+
+
+async def test_evict_records_the_event_and_evicts_and_gone_is_done() -> None:
+    api = FakeApi()
+    api.add_pod(make_pod("p1", node="n1"))
+    evict = EvictDecision(id="s/evict/p1", namespace="ns", name="p1", uid="uid-p1", reason="preempt")
+    await Applier(api)(evict)
+    assert ("ns", "p1") not in api.pods
+    assert api.reasons() == [("p1", "Evict", "Pod is evicted, because of preempt")]
+    await Applier(api)(evict)  # again: the pod is gone, nothing to do
+
+
+async def test_evict_blocked_by_a_budget_retries() -> None:
+    api = FakeApi()
+    api.add_pod(make_pod("p1", node="n1"))
+    api.fail_next["evict_pod"] = ApiFailure(429, "TooManyRequests", "budget")
+    with pytest.raises(ApiFailure):
+        await Applier(api)(EvictDecision(id="e", namespace="ns", name="p1", uid="uid-p1"))
+
+
+def cond(type_: str, status: str, reason: str = "", message: str = "", when: str = T1) -> PodGroupCondition:
+    return PodGroupCondition(
+        type=type_,
+        status=status,
+        reason=reason,
+        message=message,
+        transition_id="s",
+        last_transition_time=when,
+    )
+
+
+def test_merge_conditions_replaces_by_type_and_keeps_unchanged_transition_times() -> None:
+    current = [
+        {"type": "Scheduled", "status": "True", "lastTransitionTime": "2025-01-01T00:00:00Z"},
+        {"type": "Unschedulable", "status": "False", "lastTransitionTime": "2025-01-01T00:00:00Z"},
+    ]
+    merged = merge_conditions(
+        current, [cond("Scheduled", "True", "tasks ready"), cond("Unschedulable", "True")]
+    )
+    assert merged[0]["lastTransitionTime"] == "2025-01-01T00:00:00Z"
+    assert merged[0]["reason"] == "tasks ready"
+    assert merged[1]["status"] == "True"
+    assert merged[1]["lastTransitionTime"] == "2026-01-01T00:00:00Z"
+    assert merge_conditions([], [cond("Ready", "True")])[0]["type"] == "Ready"
+
+
+def status(phase: str, *conds: PodGroupCondition, uid: str = "pg-pg") -> PodGroupStatusDecision:
+    return PodGroupStatusDecision(
+        id=f"s/podgroup-status/{phase}",
+        namespace="ns",
+        name="pg",
+        uid=uid,
+        phase=phase,
+        conditions=list(conds),
+    )
+
+
+async def test_podgroup_status_patches_phase_conditions_and_counts() -> None:
+    api = FakeApi()
+    api.add_podgroup("ns", "pg", status={"phase": "Inqueue"})
+    d = status("Running", cond("Scheduled", "True"))
+    d.running = 2
+    await Applier(api)(d)
+    pg = api.podgroups[("ns", "pg")]
+    assert pg["status"]["phase"] == "Running"
+    assert pg["status"]["running"] == 2
+    assert [c["type"] for c in pg["status"]["conditions"]] == ["Scheduled"]
+
+
+async def test_podgroup_status_of_a_recreated_or_deleted_podgroup_is_dropped() -> None:
+    api = FakeApi()
+    await Applier(api)(status("Running"))
+    api.add_podgroup("ns", "pg", uid="new")
+    await Applier(api)(status("Running"))
+    assert "patch_podgroup" not in api.calls
+
+
+async def test_podgroup_status_conflict_raises_for_a_retry() -> None:
+    api = FakeApi()
+    api.add_podgroup("ns", "pg")
+    api.fail_next["patch_podgroup"] = ApiFailure(409, "Conflict", "modified")
+    with pytest.raises(ApiFailure):
+        await Applier(api)(status("Running"))
+
+
+async def test_unschedulable_podgroup_marks_its_pending_pods_once() -> None:
+    api = FakeApi()
+    api.add_podgroup("ns", "pg")
+    api.add_pod(make_pod("a"))
+    api.add_pod(make_pod("b"))
+    api.add_pod(make_pod("bound", node="n1"))
+    api.add_pod(make_pod("other", group="pg2"))
+    explanation = ExplanationRecord(
+        namespace="ns",
+        name="pg",
+        message="2/2 tasks in gang unschedulable: 2 Insufficient cpu",
+        task_reasons={"a": "Unschedulable: 0/1 nodes are unavailable: 1 Insufficient cpu."},
+    )
+    asked: list[tuple[str, str]] = []
+
+    async def source(ns: str, name: str) -> ExplanationRecord:
+        asked.append((ns, name))
+        return explanation
+
+    applier = Applier(api, explanations=source)
+    d = status(
+        "Inqueue", cond("Unschedulable", "True", "NotEnoughResources", "2/2 tasks in gang unschedulable")
+    )
+    await applier(d)
+    assert asked == [("ns", "pg")]
+    conditions = {n: api.pods[("ns", n)]["status"].get("conditions") for n in ("a", "b", "bound", "other")}
+    assert conditions["a"][0] == {
+        "type": "PodScheduled",
+        "status": "False",
+        "reason": "Unschedulable",
+        "message": "0/1 nodes are unavailable: 1 Insufficient cpu.",
+        "lastTransitionTime": conditions["a"][0]["lastTransitionTime"],
+    }
+    assert conditions["b"][0]["message"] == "2/2 tasks in gang unschedulable: 2 Insufficient cpu"
+    assert conditions["bound"] is None
+    assert conditions["other"] is None
+    assert sorted(r for r in api.reasons()) == [
+        ("a", "FailedScheduling", "0/1 nodes are unavailable: 1 Insufficient cpu."),
+        ("b", "FailedScheduling", "2/2 tasks in gang unschedulable: 2 Insufficient cpu"),
+        ("pg", "Unschedulable", "2/2 tasks in gang unschedulable: 2 Insufficient cpu"),
+    ]
+    api.events.clear()
+    api.add_podgroup("ns", "pg")
+    await applier(d)  # same message: no new pod event nor write
+    assert [r[1] for r in api.reasons()] == ["Unschedulable"]
+
+
+async def test_unschedulable_without_explanation_uses_the_condition_message() -> None:
+    api = FakeApi()
+    api.add_podgroup("ns", "pg")
+    api.add_pod(make_pod("a"))
+    await Applier(api)(
+        status("Pending", cond("Unschedulable", "True", "NotEnoughResources", "1/1 tasks waiting"))
+    )
+    assert api.pods[("ns", "a")]["status"]["conditions"][0]["message"] == "1/1 tasks waiting"
+
+
+async def test_instrumented_counts_each_delivery_by_result() -> None:
+    from pyroclast.controller.binder.worker import DECISIONS, instrumented
+
+    api = FakeApi()
+    api.add_pod(make_pod("p1"))
+    handler = instrumented(Applier(api))
+
+    def count(result: str) -> float:
+        return DECISIONS.labels(type="bind", result=result)._value.get()
+
+    before = {r: count(r) for r in ("ok", "retry", "permanent")}
+    await handler(bind())
+    api.fail_next["get_pod"] = TimeoutError()
+    with pytest.raises(TimeoutError):
+        await handler(bind("p1"))
+    with pytest.raises(PermanentDecisionError):
+        await handler(bind("missing"))
+    assert {r: count(r) - before[r] for r in before} == {"ok": 1, "retry": 1, "permanent": 1}

@@ -1,0 +1,142 @@
+"""The session loop: decisions published and assumed, explanations kept current, failures survived."""
+
+from __future__ import annotations
+
+import asyncio
+
+from svc_support import (
+    TEST_CONF,
+    FakeExplanations,
+    FakePublisher,
+    node,
+    pod,
+    podgroup,
+    put,
+    queue,
+    synced_cache,
+)
+
+from pyroclast.common.bus.messages import BindDecision
+from pyroclast.common.bus.names import BusNames
+from pyroclast.scheduler.conf import SchedulerConf, parse_conf
+from pyroclast.scheduler.service.cache import SchedulerCache
+from pyroclast.scheduler.service.loop import SessionLoop
+from pyroclast.scheduler.service.metrics import SchedulerMetrics
+
+CONF = parse_conf(TEST_CONF)
+
+
+def make_loop(
+    cache: SchedulerCache, conf: SchedulerConf = CONF
+) -> tuple[SessionLoop, FakePublisher, FakeExplanations]:
+    publisher, explanations = FakePublisher(), FakeExplanations()
+    loop = SessionLoop(cache, lambda: conf, publisher, explanations, SchedulerMetrics(), period=0.01)
+    return loop, publisher, explanations
+
+
+def gang(cache: SchedulerCache, size: int = 3) -> None:
+    put(cache, queue(), podgroup("pg", size), *(pod(f"p{i}", "pg") for i in range(size)))
+
+
+def binds(publisher: FakePublisher) -> dict[str, str]:
+    return {
+        f"{d.namespace}/{d.name}": d.node_name
+        for batch in publisher.batches
+        for d in batch
+        if isinstance(d, BindDecision)
+    }
+
+
+async def test_gang_waits_with_an_explanation_then_binds_whole_when_a_node_comes() -> None:
+    cache = synced_cache()
+    put(cache, node("n1", cpu="2"))
+    gang(cache, 3)
+    loop, publisher, explanations = make_loop(cache)
+    result = await loop.run_once()
+    assert result is not None
+    assert result.binds() == {}
+    assert list(explanations.records) == ["ns/pg"]
+    assert "3/3 tasks in gang unschedulable" in explanations.records["ns/pg"].message
+    puts = explanations.puts
+    await loop.run_once()
+    assert explanations.puts == puts  # unchanged explanations are not written again
+    put(cache, node("n2", cpu="2"))
+    await loop.run_once()
+    assert len(binds(publisher)) == 3
+    await loop.run_once()  # the binds, assumed, count as Bound: the job runs
+    assert explanations.records == {}
+    assert len(binds(publisher)) == 3
+
+
+async def test_published_binds_are_assumed_so_the_next_session_does_not_bind_again() -> None:
+    cache = synced_cache()
+    put(cache, node("n1", cpu="4"))
+    gang(cache, 2)
+    loop, publisher, _ = make_loop(cache)
+    await loop.run_once()
+    assert len(binds(publisher)) == 2
+    assert cache.assumed_binds() == binds(publisher)
+    put(cache, pod("extra", "pg2", cpu="3"), podgroup("pg2", 1))
+    second = await loop.run_once()
+    assert second is not None
+    assert second.binds() == {}
+
+
+async def test_a_failing_session_is_counted_and_the_loop_goes_on() -> None:
+    cache = synced_cache()
+    put(cache, node("n1"))
+    gang(cache, 1)
+    confs = iter([RuntimeError("boom")])
+
+    def conf() -> SchedulerConf:
+        nxt = next(confs, None)
+        if isinstance(nxt, Exception):
+            raise nxt
+        return CONF
+
+    publisher = FakePublisher()
+    loop = SessionLoop(cache, conf, publisher, None, SchedulerMetrics(), period=0.01)
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop.run(stop))
+    async with asyncio.timeout(5):
+        while not binds(publisher):  # noqa: ASYNC110 - polling a fake
+            await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert loop.failures == 1
+    assert loop.sessions >= 1
+    assert loop.metrics.sessions.labels(result="error")._value.get() == 1
+
+
+async def test_unconfirmed_publishes_are_retried_with_the_same_ids() -> None:
+    cache = synced_cache()
+    put(cache, node("n1"))
+    gang(cache, 1)
+    loop, publisher, _ = make_loop(cache)
+    publisher.fail = 2
+    await loop.run_once()
+    assert len(publisher.batches) == 1
+    assert loop.metrics.publish_failures._value.get() == 2
+
+
+async def test_no_session_before_the_cache_is_ready() -> None:
+    cache = SchedulerCache(None, BusNames("t"))
+    loop, publisher, _ = make_loop(cache)
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop.run(stop))
+    await asyncio.sleep(0.1)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert loop.sessions == 0
+    assert publisher.batches == []
+
+
+async def test_explanations_left_by_a_previous_scheduler_are_rewritten_or_deleted() -> None:
+    cache = synced_cache()
+    put(cache, node("n1", cpu="1"))
+    gang(cache, 2)
+    loop, _, explanations = make_loop(cache)
+    loop.adopt_explanations(["ns/stale", "ns/pg"])
+    await loop.run_once()
+    assert explanations.deletes == 1
+    assert list(explanations.records) == ["ns/pg"]

@@ -1,0 +1,101 @@
+"""The queue cache: ready only after the initial sync, follows puts and deletes, feeds the rules."""
+
+from __future__ import annotations
+
+from pyroclast.common.bus.kv import WatchEvent, WatchOp
+from pyroclast.common.bus.messages import QueueRecord
+from pyroclast.webhook.admission import Operation, review
+from pyroclast.webhook.cluster import QueueCache, queue_from_record
+
+
+def _put(record: QueueRecord, revision: int = 1) -> WatchEvent[QueueRecord]:
+    return WatchEvent(WatchOp.PUT, record.ref, record, revision)
+
+
+def test_ready_only_after_the_initial_sync() -> None:
+    cache = QueueCache()
+    assert not cache.ready
+    assert cache.readiness() == "queue cache not synced"
+    cache.apply(_put(QueueRecord(name="default")))
+    assert not cache.ready
+    assert cache.queue("default") is not None
+    cache.apply(WatchEvent(WatchOp.SYNCED, "", None, 1))
+    assert cache.ready
+    assert cache.readiness() is True
+
+
+def test_puts_and_deletes() -> None:
+    cache = QueueCache()
+    cache.apply(_put(QueueRecord(name="a", state="Open")))
+    cache.apply(_put(QueueRecord(name="a", state="Closed"), 2))
+    cache.apply(_put(QueueRecord(name="b", parent="a"), 3))
+    found = cache.queue("a")
+    assert found is not None
+    assert found.status is not None
+    assert found.status.state == "Closed"
+    assert sorted(q.metadata.name or "" for q in cache.queues() if q.metadata) == ["a", "b"]
+    cache.apply(WatchEvent(WatchOp.DELETE, "a", None, 4))
+    assert cache.queue("a") is None
+    assert cache.namespace_annotations("default") is None
+
+
+def test_records_become_queue_objects() -> None:
+    record = QueueRecord(
+        name="q",
+        uid="u1",
+        weight=3,
+        capability={"cpu": 2000, "memory": 2**30},
+        deserved={"cpu": 500},
+        guarantee={"nvidia.com/gpu": 1000},
+        reclaimable=False,
+        state="Open",
+        parent="root",
+        priority=7,
+        annotations={"a": "b"},
+    )
+    queue = queue_from_record(record)
+    assert queue.metadata is not None
+    assert queue.spec is not None
+    assert queue.status is not None
+    assert (queue.metadata.name, queue.metadata.uid, queue.metadata.annotations) == ("q", "u1", {"a": "b"})
+    assert queue.spec.capability == {"cpu": "2", "memory": "1Gi"}
+    assert queue.spec.deserved == {"cpu": "500m"}
+    assert queue.spec.guarantee is not None
+    assert queue.spec.guarantee.resource == {"nvidia.com/gpu": "1"}
+    assert (queue.spec.weight, queue.spec.reclaimable, queue.spec.parent, queue.spec.priority) == (
+        3,
+        False,
+        "root",
+        7,
+    )
+    assert queue.status.state == "Open"
+    bare = queue_from_record(QueueRecord(name="bare"))
+    assert bare.spec is not None
+    assert bare.spec.capability is None
+    assert bare.spec.guarantee is None
+
+
+def test_rules_see_the_cache() -> None:
+    cache = QueueCache()
+    cache.replace([QueueRecord(name="default"), QueueRecord(name="closed", state="Closed")])
+    job = {
+        "apiVersion": "batch.volcano.sh/v1alpha1",
+        "kind": "Job",
+        "metadata": {"name": "j", "namespace": "ns"},
+        "spec": {
+            "minAvailable": 1,
+            "queue": "closed",
+            "tasks": [
+                {
+                    "name": "t",
+                    "replicas": 1,
+                    "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}},
+                }
+            ],
+        },
+    }
+    verdict = review("batch.volcano.sh", "jobs", Operation.CREATE, job, cluster=cache)
+    assert not verdict.allowed
+    assert "queue `closed` status is `Closed`" in verdict.message
+    job["spec"]["queue"] = "default"
+    assert review("batch.volcano.sh", "jobs", Operation.CREATE, job, cluster=cache).allowed
