@@ -1,0 +1,2 @@
+"""The commands of ``vcctl``: Volcano's job, queue, jobflow and jobtemplate commands, plus
+``job why`` and ``tap``."""
