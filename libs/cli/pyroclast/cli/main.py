@@ -38,12 +38,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     module_name = COMMANDS[name][0]
     try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        print(f"pyroclast: the {name!r} command is not installed here ({exc.name} missing)", file=sys.stderr)
-        return 2
-    entry: Callable[[list[str]], int] = module.main
-    return entry(rest)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            print(
+                f"pyroclast: the {name!r} command is not installed here ({exc.name} missing)", file=sys.stderr
+            )
+            return 2
+        entry: Callable[[list[str]], int] = module.main
+        return entry(rest)
+    except KeyboardInterrupt:  # Ctrl-C before a command installed its own handling
+        return 130
 
 
 if __name__ == "__main__":
