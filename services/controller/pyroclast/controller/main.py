@@ -1,4 +1,9 @@
-"""``pyroclast controller``: the job controller and the cache publisher behind a leader lease.
+"""``pyroclast controller``: the job controller and the cache publisher behind a leader lease,
+and the binder in every replica.
+
+The leader also makes sure the ``root`` and ``default`` queues exist (Volcano's scheduler does
+that; Pyroclast's has no API credentials). The binder applies the scheduler's decisions; every
+replica runs it, outside the election, sharing the decisions work queue.
 
 Settings come from flags, ``PYROCLAST_*`` variables or ``--config FILE`` (see `ControllerConfig`).
 Exit codes: 0 after SIGTERM/SIGINT, 1 when the leader lease was lost, 2 on bad settings.
@@ -22,6 +27,8 @@ from pyroclast.common.config import ConfigError, ServiceConfig, load_config
 from pyroclast.common.health import HealthServer
 from pyroclast.common.logging import configure_logging, get_logger
 from pyroclast.common.runtime import run_until_stopped
+from pyroclast.controller.binder.worker import BinderSettings, run_binder
+from pyroclast.controller.bootstrap import ensure_queues, wait_published
 from pyroclast.controller.jobs.controller import JobController, JobSettings
 from pyroclast.controller.jobs.recorder import Auditor, EventRecorder
 from pyroclast.controller.kube.client import KubeClient
@@ -52,6 +59,8 @@ class ControllerConfig(ServiceConfig, kw_only=True, forbid_unknown_fields=True):
     identity: str = ""
     """Name of this replica in the lease; empty: ``<hostname>_<pid>``."""
     publish_cache: bool = True
+    binder_concurrency: int = 16
+    """Decisions this replica's binder applies at once; 0: no binder in this replica."""
 
 
 @dataclass
@@ -60,6 +69,7 @@ class _State:
     jobs: JobController | None = None
     publisher: CachePublisher | None = None
     elector: LeaderElector | None = None
+    queues_ready: bool = False
     exit_code: int = 0
 
     def ready(self) -> bool | str:
@@ -69,6 +79,8 @@ class _State:
             return True  # a standby replica is ready to take over
         if self.jobs is None or not self.jobs.synced():
             return "job controller caches not synced"
+        if not self.queues_ready:
+            return "creating the root and default queues"
         if self.publisher is not None and not self.publisher.synced():
             return "cache publisher resyncing"
         return True
@@ -84,8 +96,17 @@ async def _lead(
     settings = JobSettings(workers=config.workers, max_requeue=config.max_requeue)
     state.jobs = JobController(kube, factory, recorder, auditor, settings)
     state.publisher = CachePublisher(factory, nc, names) if config.publish_cache else None
+
+    async def bootstrap() -> None:
+        if not await ensure_queues(kube, stop):
+            return
+        if config.publish_cache and not await wait_published(nc, names, stop):
+            return
+        state.queues_ready = True
+
     try:
         async with asyncio.TaskGroup() as group:
+            group.create_task(bootstrap())
             group.create_task(factory.run(stop))
             group.create_task(recorder.run(stop))
             group.create_task(state.jobs.run(stop))
@@ -93,6 +114,7 @@ async def _lead(
                 group.create_task(state.publisher.run(stop))
     finally:
         state.jobs = state.publisher = None
+        state.queues_ready = False
 
 
 async def _connect(config: ControllerConfig, stop: asyncio.Event) -> Client | None:
@@ -120,30 +142,44 @@ async def serve(config: ControllerConfig, stop: asyncio.Event | None = None) -> 
             return
         state.nats = nc
         try:
+            names = BusNames(config.cluster_prefix)
             async with asyncio.timeout(60):
-                await ensure_jetstream(nc.jetstream(), BusNames(config.cluster_prefix))
+                await ensure_jetstream(nc.jetstream(), names)
+
+            identity = config.identity or f"{socket.gethostname()}_{os.getpid()}"
 
             async def lead(leading_stop: asyncio.Event) -> None:
                 await _lead(config, kube, nc, state, leading_stop)
 
-            if not config.leader_elect:
-                await lead(stop)
-                return
-            identity = config.identity or f"{socket.gethostname()}_{os.getpid()}"
-            state.elector = LeaderElector(
-                kube,
-                LeaderSettings(
-                    name=config.lease_name,
-                    namespace=config.lease_namespace,
-                    identity=identity,
-                    lease_duration=config.lease_duration,
-                    renew_deadline=config.renew_deadline,
-                    retry_period=config.retry_period,
-                ),
-            )
-            if not await state.elector.run(stop, lead):
-                state.exit_code = 1
-                stop.set()
+            async def elected() -> None:
+                if not config.leader_elect:
+                    await lead(stop)
+                    return
+                state.elector = LeaderElector(
+                    kube,
+                    LeaderSettings(
+                        name=config.lease_name,
+                        namespace=config.lease_namespace,
+                        identity=identity,
+                        lease_duration=config.lease_duration,
+                        renew_deadline=config.renew_deadline,
+                        retry_period=config.retry_period,
+                    ),
+                )
+                if not await state.elector.run(stop, lead):
+                    state.exit_code = 1
+                    stop.set()
+
+            async with asyncio.TaskGroup() as group:
+                if config.binder_concurrency > 0:
+                    binder = BinderSettings(
+                        kubeconfig=config.kubeconfig,
+                        actor=identity,
+                        concurrency=config.binder_concurrency,
+                        request_timeout=config.request_timeout,
+                    )
+                    group.create_task(run_binder(stop, nc=nc, names=names, settings=binder))
+                group.create_task(elected())
         finally:
             await close(nc)
 
@@ -162,6 +198,12 @@ def main(argv: list[str]) -> int:
         configure_logging("controller", config.log_level)
     except (ConfigError, InvalidPrefixError, ValueError) as err:
         print(f"pyroclast controller: {err}", file=sys.stderr)
+        return 2
+    if config.binder_concurrency < 0:
+        print(
+            f"pyroclast controller: binder_concurrency: must be 0 or more, got {config.binder_concurrency}",
+            file=sys.stderr,
+        )
         return 2
     try:
         return asyncio.run(serve(config))

@@ -6,6 +6,11 @@ Start order (each waits for the previous one to answer):
     nats-server -> API server -> CRDs -> simulated nodes, built-in controllers,
     Pyroclast services (controller, scheduler, webhook: those that are installed)
 
+The last group starts together, in that order; the sandbox is ready once its nodes are Ready
+and every Pyroclast service answers ``/readyz`` (the controller once the ``root`` and
+``default`` queues exist and are published, the webhook once registered with the API server),
+so a job applied as soon as ``up`` returns is admitted and scheduled.
+
 Each child runs in its own process group (so stopping it stops anything it spawned), with
 its output appended to ``DATA_DIR/run/<name>.log``; on Linux a child also dies with the
 supervisor. The supervisor records everything in the state file (:mod:`state`) and holds the
@@ -32,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import structlog
 
 from pyroclast.sandbox.config import ConfigError, SandboxConfig, load_file, parse_document
@@ -98,6 +104,8 @@ class Child:
     watcher: asyncio.Task[None] | None = None
     started: float = 0.0
     backoff: float = BACKOFF_START
+    health_port: int | None = None
+    """Where a Pyroclast service serves ``/readyz`` (None: not a Pyroclast service)."""
 
 
 class Supervisor:
@@ -190,6 +198,10 @@ class Supervisor:
         for child in clients:
             await self.spawn(child)
         await self._wait_for(self._nodes_ready, f"{self.config.node_count} nodes to be Ready", clients[0])
+        for child in clients:
+            if child.health_port is not None:
+                await self._wait_for(_readyz(child.health_port), f"{child.name} to be ready", child)
+                self.on_event(f"{child.name} is ready")
         self.state.status = "ready"
         await self._save()
         log.info(
@@ -225,7 +237,17 @@ class Supervisor:
             # Settings go through the environment (pyroclast.common.config reads PYROCLAST_*):
             # each service takes the ones it has and ignores the others.
             child = self.add_child(name, [*self._module("pyroclast.cli.main"), name])
-            child.env.update(PYROCLAST_NATS_SERVERS=nats_url, PYROCLAST_KUBECONFIG=str(self.kubeconfig))
+            child.health_port = free_port("127.0.0.1")
+            child.env.update(
+                PYROCLAST_NATS_SERVERS=nats_url,
+                PYROCLAST_KUBECONFIG=str(self.kubeconfig),
+                PYROCLAST_HEALTH_HOST="127.0.0.1",
+                PYROCLAST_HEALTH_PORT=str(child.health_port),
+            )
+            if name == "controller":
+                # One replica, restarted by the supervisor: no lease to wait for after a crash,
+                # and ready means leading (the default queue exists and is published).
+                child.env.update(PYROCLAST_LEADER_ELECT="false")
             if name == "webhook":
                 # Local only, on a free port, its CA kept with the sandbox; the API server calls
                 # it at https://127.0.0.1:<port>.
@@ -432,6 +454,20 @@ class Supervisor:
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+def _readyz(port: int) -> Callable[[], Any]:
+    """A check that a service's ``/readyz`` on ``port`` answers 200."""
+
+    async def check() -> bool:
+        timeout = aiohttp.ClientTimeout(total=2.0)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(f"http://127.0.0.1:{port}/readyz") as response,
+        ):
+            return response.status == 200
+
+    return check
 
 
 async def _tcp_open(host: str, port: int) -> bool:
