@@ -277,6 +277,22 @@ class Harness:
                 await asyncio.sleep(0.02)
         return self
 
+    async def settled(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
+        """Wait until the job work queue has been empty and idle for ``quiet`` seconds, so the
+        next change is handled on its own rather than racing requests still queued."""
+        queue = self.controller.queue
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(timeout):
+            idle_since: float | None = None
+            while True:
+                if len(queue) == 0 and not queue.processing:
+                    idle_since = idle_since if idle_since is not None else loop.time()
+                    if loop.time() - idle_since >= quiet:
+                        return
+                else:
+                    idle_since = None
+                await asyncio.sleep(0.02)
+
     async def close(self) -> None:
         self.stop.set()
         if self.task is not None:

@@ -73,6 +73,7 @@ async def test_pod_failure_restarts_job_until_max_retry(
         await version_pods(cluster, "rs", 1)
         await cluster.start_all("rs", 1)
         await cluster.wait_phase("rs", "Running")
+        await controller.settled()
         await cluster.finish("rs-t-0", exit_code=3)
         if attempt == 0:
             # The kill deleted the PodGroup; the job restarts once the new one is admitted.
