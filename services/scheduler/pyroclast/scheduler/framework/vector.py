@@ -1,8 +1,9 @@
 """The session's node x resource matrices, kept in step with the scalar :class:`NodeInfo`\\ s.
 
-Rows follow ``ssn.node_list``; columns a :class:`ResourceSpace` covering every resource
-of the nodes and of the session's task requests. The matrices are stored transposed
-(resource x node) so that one resource over all nodes is a contiguous row. An event
+Node ``i`` of ``ssn.node_list`` is column ``i``; the rows follow a :class:`ResourceSpace`
+covering every resource of the nodes and of the session's task requests, plus a last row
+of zeros that a request naming any other resource is compared with. Stored resource x
+node, one resource over all nodes is a contiguous row. An event
 handler marks a node dirty whenever a task is (de)allocated on it; dirty columns are
 re-read from the :class:`NodeInfo` (the oracle) before the next use, so the matrices
 never replicate the node arithmetic. Fit masks per request are cached and refreshed on

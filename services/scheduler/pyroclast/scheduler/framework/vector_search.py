@@ -86,6 +86,7 @@ class VectorSearch:
         self.table = ErrorTable()
         self._cache: dict[str, GroupCache] = {}
         self._luts: dict[Resource, NDArray[np.int64]] = {}
+        self._pending = False  # whether any cached error may still be pending
 
     # -- the search ---------------------------------------------------------------------
     def predicate_nodes(self, task: TaskInfo, search: NodeSearch) -> tuple[NodeSelection, FitErrors]:
@@ -124,7 +125,9 @@ class VectorSearch:
             found = np.concatenate((head, tail)) if len(head) else tail
         processed = (stop - start) % total + 1 if stop >= 0 else total
         search.next_index = (start + processed) % total
-        if use_cache or not len(found):
+        passed = len(found) + (stop >= 0)
+        if (use_cache and processed > passed) or not len(found):
+            # Some node of the visited range failed (or was skipped as cached): record errors.
             end = start + processed
             slices = [(start, end)] if end <= total else [(start, total), (0, end - total)]
             if entry is None:
@@ -179,6 +182,7 @@ class VectorSearch:
             if short.any():
                 np.putmask(entry.task[a:b], short, t)
                 entry.pending[a:b] |= short
+                self._pending = True
                 ok &= ~short
                 recorded = True
             if failing is not None and failing.any():
@@ -219,7 +223,7 @@ class VectorSearch:
     def _settle(self) -> None:
         """Resolve pending errors on nodes that changed since the last sync, before it re-reads them."""
         dirty = self.matrix.dirty
-        if dirty and self._cache:
+        if dirty and self._pending:
             idx = np.fromiter(dirty, dtype=np.intp, count=len(dirty))
             for entry in self._cache.values():
                 self._resolve(entry, idx)

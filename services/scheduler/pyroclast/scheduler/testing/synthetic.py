@@ -59,6 +59,7 @@ class ClusterShape:
     taints: float = 0.05
     selectors: float = 0.05
     node_scale: float = 1.0
+    mixed_requests: float = 0.0
 
 
 def _node(rng: random.Random, i: int, shape: ClusterShape) -> NodeRecord:
@@ -156,6 +157,12 @@ def _job(rng: random.Random, j: int, size: int, shape: ClusterShape) -> list[Sna
         )
     ]
     priority = rng.randint(0, 2)
+
+    def size_of(role: str) -> tuple[int, int, int]:
+        """The role's request, or now and then another one (tasks of a role may differ)."""
+        mixed = shape.mixed_requests and rng.random() < shape.mixed_requests
+        return rng.choice(TASK_SIZES) if mixed else sizes[role]
+
     for t in range(size):
         role = roles[0] if t == 0 or len(roles) == 1 else roles[1]
         records.append(
@@ -164,7 +171,7 @@ def _job(rng: random.Random, j: int, size: int, shape: ClusterShape) -> list[Sna
                 name=f"{name}-{role}-{t}",
                 uid=f"uid-{name}-{t}",
                 phase="Pending",
-                requests={} if best_effort and t > 0 else _requests(sizes[role]),
+                requests={} if best_effort and t > 0 else _requests(size_of(role)),
                 scheduler_name="volcano",
                 pod_group=name,
                 task_name=role,
