@@ -83,7 +83,11 @@ async def test_pod_failure_restarts_job_until_max_retry(
             await cluster.wait_phase("rs", "Pending")
     job = await cluster.wait_phase("rs", "Failed")
     assert job.status.retry_count == 2
-    assert await has_event(cluster.kube, "rs", "ExecuteAction", "RestartJob")
+    await eventually(
+        lambda: has_event(cluster.kube, "rs", "ExecuteAction", "RestartJob"),
+        10,
+        what="ExecuteAction event of rs",
+    )
 
 
 async def command(kube: KubeClient, job: Any, name: str, action: str) -> None:
@@ -120,7 +124,11 @@ async def test_abort_and_resume_commands(
         return await cluster.kube.get_or_none(resources.COMMANDS, NS, name) is None
 
     await eventually(lambda: command_gone("abort-1"), 10, what="abort command deleted")
-    assert await has_event(cluster.kube, "cmd", "CommandIssued", "AbortJob")
+    await eventually(
+        lambda: has_event(cluster.kube, "cmd", "CommandIssued", "AbortJob"),
+        10,
+        what="CommandIssued event of cmd",
+    )
 
     await command(cluster.kube, job, "resume-1", "ResumeJob")
     # Restarting, then Pending once counts show no pod left (at once if the cache still
@@ -203,7 +211,11 @@ async def test_template_that_cannot_become_a_pod(
     await eventually(lambda: has_event(cluster.kube, "bad", "FailedCreate"), 20, what="FailedCreate event")
     job = await cluster.wait_phase("bad", "Terminated")
     assert any(c.status == "Terminated" for c in job.status.conditions)
-    assert await has_event(cluster.kube, "bad", "ExecuteAction", "retry limit reached")
+    await eventually(
+        lambda: has_event(cluster.kube, "bad", "ExecuteAction", "retry limit reached"),
+        10,
+        what="ExecuteAction event of bad",
+    )
     assert controller.task is not None
     assert not controller.task.done()
 
@@ -219,9 +231,14 @@ async def test_policy_with_unknown_action(
     await cluster.admit("odd")
     await cluster.start_all("odd", 1)
     await cluster.wait_phase("odd", "Running")
+    await controller.settled()
     await cluster.finish("odd-t-0", exit_code=1)
     await cluster.wait_phase("odd", "Failed")
-    assert await has_event(cluster.kube, "odd", "ExecuteAction", "Unknown action Explode")
+    await eventually(
+        lambda: has_event(cluster.kube, "odd", "ExecuteAction", "Unknown action Explode"),
+        10,
+        what="ExecuteAction event of odd",
+    )
     assert controller.task is not None
     assert not controller.task.done()
 
