@@ -19,6 +19,7 @@ from pyroclast.controller.jobs.controller import JobController, JobSettings
 from pyroclast.controller.jobs.recorder import Auditor, EventRecorder
 from pyroclast.controller.kube.client import KubeClient
 from pyroclast.controller.kube.factory import InformerFactory
+from pyroclast.controller.kube.shell import ShellSettings
 
 T = TypeVar("T")
 
@@ -300,3 +301,40 @@ class Harness:
 
 
 FAST_SETTINGS = JobSettings(workers=4, max_requeue=3, base_delay=0.05, max_delay=0.5)
+
+
+class ShellHarness:
+    """Running queue, podgroup or jobflow controllers (informers, recorder, workers)."""
+
+    def __init__(
+        self, kube: KubeClient, build: Callable[[KubeClient, InformerFactory, EventRecorder], Any]
+    ) -> None:
+        self.kube = kube
+        self.factory = InformerFactory(kube, watch_seconds=30)
+        self.recorder = EventRecorder(kube)
+        self.controller = build(kube, self.factory, self.recorder)
+        self.stop = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.factory.run(self.stop))
+            group.create_task(self.recorder.run(self.stop))
+            group.create_task(self.controller.run(self.stop))
+
+    async def start(self) -> ShellHarness:
+        self.task = asyncio.create_task(self._run())
+        async with asyncio.timeout(20):
+            while not self.controller.synced():
+                if self.task.done():
+                    self.task.result()
+                await asyncio.sleep(0.02)
+        return self
+
+    async def close(self) -> None:
+        self.stop.set()
+        if self.task is not None:
+            await asyncio.wait_for(self.task, 15)
+
+
+FAST_SHELL = ShellSettings(workers=2, max_requeue=-1, base_delay=0.05, max_delay=0.5)

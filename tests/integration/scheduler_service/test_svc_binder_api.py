@@ -63,10 +63,25 @@ async def test_bind_is_idempotent_and_conflicts_are_permanent(
     with pytest.raises(ApiFailure) as err:
         await binder.bind_pod(NS, "api-bind", uid, "n2")  # the server's own refusal, mapped
     assert err.value.status == 409
+    await applier.flush()
     events = await core.list_namespaced_event(NS)
     assert [e.message for e in events.items if e.involved_object.name == "api-bind"] == [
         "Successfully assigned default/api-bind to n1"
     ]
+
+
+async def test_repeated_events_are_counted_into_one_event(api: tuple[KubeBinderApi, k8s.CoreV1Api]) -> None:
+    binder, core = api
+    applier = Applier(binder)
+    pod = {"metadata": {"namespace": NS, "name": "api-events", "uid": "u1"}}
+    applier._event(pod, "Warning", "FailedScheduling", "waiting")
+    await applier.flush()
+    applier._event(pod, "Warning", "FailedScheduling", "waiting")
+    applier._event(pod, "Warning", "FailedScheduling", "waiting")
+    await applier.flush()
+    listed = await core.list_namespaced_event(NS)
+    events = [e for e in listed.items if e.involved_object.name == "api-events"]
+    assert [(e.message, e.count) for e in events] == [("waiting", 3)]
 
 
 async def test_evict_removes_the_pod_and_gone_is_done(api: tuple[KubeBinderApi, k8s.CoreV1Api]) -> None:

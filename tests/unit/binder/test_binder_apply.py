@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -29,8 +30,11 @@ def bind(name: str = "p1", node: str = "n1", uid: str = "") -> BindDecision:
 async def test_bind_binds_and_records_scheduled() -> None:
     api = FakeApi()
     api.add_pod(make_pod("p1"))
-    await Applier(api)(bind())
+    applier = Applier(api)
+    await applier(bind())
     assert api.pods[("ns", "p1")]["spec"]["nodeName"] == "n1"
+    assert api.calls == ["bind_pod"]  # one API call on the way: the event is queued
+    await applier.flush()
     assert api.reasons() == [("p1", "Scheduled", "Successfully assigned ns/p1 to n1")]
     assert api.events[0]["type"] == "Normal"
     assert api.events[0]["source"] == {"component": "volcano"}
@@ -39,8 +43,10 @@ async def test_bind_binds_and_records_scheduled() -> None:
 async def test_bind_of_a_pod_already_on_that_node_is_done() -> None:
     api = FakeApi()
     api.add_pod(make_pod("p1", node="n1"))
-    await Applier(api)(bind())
-    assert "bind_pod" not in api.calls
+    applier = Applier(api)
+    await applier(bind())
+    assert api.calls == ["bind_pod", "get_pod"]  # refused, then read to decide
+    await applier.flush()
     assert api.events == []
 
 
@@ -48,20 +54,25 @@ async def test_bind_conflict_after_our_own_lost_attempt_is_done() -> None:
     api = FakeApi()
     api.add_pod(make_pod("p1"))
     api.fail_next["bind_pod"] = ApiFailure(409, "Conflict", "already assigned")
-    api.pods[("ns", "p1")]["spec"]["nodeName"] = "n1"  # visible only at the second look
-    real_get = api.get_pod
-    first = True
-
-    async def stale_get(ns: str, name: str) -> dict[str, Any] | None:
-        nonlocal first
-        pod: dict[str, Any] | None = await real_get(ns, name)
-        if first and pod is not None:
-            first = False
-            pod["spec"] = {}
-        return pod
-
-    api.get_pod = stale_get
+    api.pods[("ns", "p1")]["spec"]["nodeName"] = "n1"  # our earlier attempt went through
     await Applier(api)(bind())
+    assert api.calls == ["bind_pod", "get_pod"]
+
+
+async def test_bind_of_a_pod_that_was_deleted_meanwhile_is_permanent_after_one_look() -> None:
+    api = FakeApi()
+    with pytest.raises(PermanentDecisionError, match="not found"):
+        await Applier(api)(bind())
+    assert api.calls == ["bind_pod", "get_pod"]
+
+
+async def test_bind_server_errors_are_retried_without_reading_the_pod() -> None:
+    api = FakeApi()
+    api.add_pod(make_pod("p1"))
+    api.fail_next["bind_pod"] = ApiFailure(500, "InternalError", "boom")
+    with pytest.raises(ApiFailure):
+        await Applier(api)(bind())
+    assert api.calls == ["bind_pod"]
 
 
 @pytest.mark.parametrize(
@@ -103,16 +114,21 @@ async def test_event_failures_do_not_fail_the_bind() -> None:
     api = FakeApi()
     api.add_pod(make_pod("p1"))
     api.fail_next["create_event"] = TimeoutError()
-    await Applier(api)(bind())
+    applier = Applier(api)
+    await applier(bind())
     assert api.pods[("ns", "p1")]["spec"]["nodeName"] == "n1"
+    await applier.flush()  # the failure is logged, never raised
+    assert api.events == []
 
 
 async def test_evict_records_the_event_and_evicts_and_gone_is_done() -> None:
     api = FakeApi()
     api.add_pod(make_pod("p1", node="n1"))
     evict = EvictDecision(id="s/evict/p1", namespace="ns", name="p1", uid="uid-p1", reason="preempt")
-    await Applier(api)(evict)
+    applier = Applier(api)
+    await applier(evict)
     assert ("ns", "p1") not in api.pods
+    await applier.flush()
     assert api.reasons() == [("p1", "Evict", "Pod is evicted, because of preempt")]
     await Applier(api)(evict)  # again: the pod is gone, nothing to do
 
@@ -214,6 +230,7 @@ async def test_unschedulable_podgroup_marks_its_pending_pods_once() -> None:
         "Inqueue", cond("Unschedulable", "True", "NotEnoughResources", "2/2 tasks in gang unschedulable")
     )
     await applier(d)
+    await applier.flush()
     assert asked == [("ns", "pg")]
     conditions = {n: api.pods[("ns", n)]["status"].get("conditions") for n in ("a", "b", "bound", "other")}
     assert conditions["a"][0] == {
@@ -231,10 +248,12 @@ async def test_unschedulable_podgroup_marks_its_pending_pods_once() -> None:
         ("b", "FailedScheduling", "2/2 tasks in gang unschedulable: 2 Insufficient cpu"),
         ("pg", "Unschedulable", "2/2 tasks in gang unschedulable: 2 Insufficient cpu"),
     ]
-    api.events.clear()
+    written = len(api.events)
     api.add_podgroup("ns", "pg")
     await applier(d)  # same message: no new pod event nor write
-    assert [r[1] for r in api.reasons()] == ["Unschedulable"]
+    await applier.flush()
+    assert len(api.events) == written  # the podgroup's repeat is counted into its first Event
+    assert [patch["count"] for _, patch in api.event_patches] == [2]
 
 
 async def test_unschedulable_without_explanation_uses_the_condition_message() -> None:
@@ -265,3 +284,88 @@ async def test_instrumented_counts_each_delivery_by_result() -> None:
     with pytest.raises(PermanentDecisionError):
         await handler(bind("missing"))
     assert {r: count(r) - before[r] for r in before} == {"ok": 1, "retry": 1, "permanent": 1}
+
+
+async def test_unschedulable_podgroup_of_a_job_lists_only_the_jobs_pods() -> None:
+    api = FakeApi()
+    api.add_podgroup("ns", "pg", owner_job="train")
+    api.add_pod(make_pod("a", labels={"volcano.sh/job-name": "train"}))
+    api.add_pod(make_pod("stray"))  # annotated for the group but not the job's: not even listed
+    await Applier(api)(status("Inqueue", cond("Unschedulable", "True", "NotEnoughResources", "waiting")))
+    assert api.selectors == ["volcano.sh/job-name=train"]
+    assert api.pods[("ns", "a")]["status"]["conditions"][0]["message"] == "waiting"
+    assert "conditions" not in api.pods[("ns", "stray")]["status"]
+
+
+async def test_a_conflicting_pod_condition_write_is_skipped_without_retry_or_event() -> None:
+    api = FakeApi()
+    api.add_podgroup("ns", "pg")
+    api.add_pod(make_pod("a"))
+    api.add_pod(make_pod("b"))
+    api.fail_next["replace_pod_status"] = ApiFailure(409, "Conflict", "the object has been modified")
+    applier = Applier(api)
+    await applier(status("Inqueue", cond("Unschedulable", "True", "NotEnoughResources", "waiting")))
+    await applier.flush()
+    assert api.calls.count("replace_pod_status") == 2  # one try each
+    assert [r for r in api.reasons() if r[1] == "FailedScheduling"] == [("b", "FailedScheduling", "waiting")]
+
+
+async def test_status_decisions_of_one_podgroup_are_applied_one_at_a_time() -> None:
+    api = FakeApi()
+    api.add_podgroup("ns", "pg")
+    active = peak = 0
+    real_get = api.get_podgroup
+
+    async def slow_get(ns: str, name: str) -> dict[str, Any] | None:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.01)
+        found = await real_get(ns, name)
+        active -= 1
+        return found
+
+    api.get_podgroup = slow_get
+    applier = Applier(api)
+    await asyncio.gather(*(applier(status(phase)) for phase in ("Inqueue", "Running", "Running")))
+    assert peak == 1
+    assert api.calls.count("patch_podgroup") == 3  # no conflicts between them
+    assert applier._podgroup_locks == {}
+
+
+async def test_pod_conditions_are_left_alone_while_the_gang_is_being_bound() -> None:
+    api = FakeApi()
+    api.add_podgroup("ns", "pg")
+    api.add_pod(make_pod("a"))
+    placed = make_pod("b", node="n1")  # bound by a later session, not started yet
+    placed["status"]["conditions"] = [{"type": "PodScheduled", "status": "True"}]
+    api.add_pod(placed)
+    applier = Applier(api)
+    await applier(status("Inqueue", cond("Unschedulable", "True", "NotEnoughResources", "waiting")))
+    await applier.flush()
+    assert "replace_pod_status" not in api.calls
+    assert [r[1] for r in api.reasons()] == ["Unschedulable"]  # the podgroup's own event stays
+    api.pods[("ns", "b")]["status"]["phase"] = "Running"  # an old member, running: a real wait
+    await applier(status("Inqueue", cond("Unschedulable", "True", "NotEnoughResources", "waiting")))
+    assert api.pods[("ns", "a")]["status"]["conditions"][0]["message"] == "waiting"
+
+
+async def test_a_conflict_with_a_pod_just_bound_leaves_the_rest_of_the_gang() -> None:
+    api = FakeApi()
+    api.add_podgroup("ns", "pg")
+    for name in ("a", "b", "c", "d", "e", "f"):
+        api.add_pod(make_pod(name))
+    real_replace = api.replace_pod_status
+
+    async def bound_meanwhile(pod: dict[str, Any]) -> None:
+        stored = api.pods[("ns", pod["metadata"]["name"])]
+        if pod["metadata"]["name"] == "a":  # a later session bound the gang after the list
+            stored["spec"]["nodeName"] = "n1"
+            stored["status"]["conditions"] = [{"type": "PodScheduled", "status": "True"}]
+            stored["metadata"]["resourceVersion"] = "2"
+        await real_replace(pod)
+
+    api.replace_pod_status = bound_meanwhile
+    await Applier(api)(status("Inqueue", cond("Unschedulable", "True", "NotEnoughResources", "waiting")))
+    assert api.calls.count("get_pod") == 1  # the conflict is looked at once
+    assert api.calls.count("replace_pod_status") <= 4  # only the writes already in flight

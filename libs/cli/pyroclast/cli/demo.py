@@ -10,7 +10,8 @@
    Volcano's messages; Volcano's example job (``job.yaml``, given a run time) is admitted with
    Volcano's defaults, gets its PodGroup and pods, is enqueued and bound as a gang and runs to
    Completed; a gang that does not fit beside another job waits with its PodGroup
-   Unschedulable, then runs once the first one has finished. Then everything is torn down.
+   Unschedulable, then runs once the first one has finished. ``vcctl job list`` and ``vcctl
+   queue list`` show the result; then everything is torn down.
 
 Parts that need the examples are skipped, with a note, when the folder is absent. The exit
 code is 0 only if every expected outcome happened.
@@ -464,6 +465,26 @@ async def kubectl(kubeconfig: Path, *args: str) -> tuple[int, str, str]:
     return process.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
 
 
+async def show_vcctl(console: Console, kubeconfig: Path) -> None:
+    """Print ``vcctl job list`` and ``vcctl queue list`` as run against the sandbox."""
+    binary = Path(sys.executable).parent / "vcctl"
+    if not binary.exists():
+        console.print("[yellow]note:[/yellow] vcctl is not installed beside this Python: skipped")
+        return
+    for args in (["job", "list", "-n", DEMO_NAMESPACE], ["queue", "list"]):
+        process = await asyncio.create_subprocess_exec(
+            str(binary),
+            *args,
+            "--kubeconfig",
+            str(kubeconfig),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await process.communicate()
+        console.print(f"$ vcctl {' '.join(args)}")
+        console.print(out.decode(errors="replace").rstrip(), highlight=False, markup=False, soft_wrap=True)
+
+
 def shorten(text: str, limit: int = 72) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -723,6 +744,7 @@ async def sandbox_demo(console: Console, keep: bool, root: Path | None, parts: l
             ("3. Volcano jobs", f"{passed}/{len(checks)} as expected", time.monotonic() - started, jobs_ok)
         )
         ok = workload_ok and jobs_ok
+        await show_vcctl(console, supervisor.kubeconfig)
     except asyncio.CancelledError:
         console.print("interrupted")
         ok = False

@@ -1,5 +1,5 @@
-"""``pyroclast controller``: the job controller and the cache publisher behind a leader lease,
-and the binder in every replica.
+"""``pyroclast controller``: the job, queue, podgroup and jobflow controllers and the cache
+publisher behind a leader lease, and the binder in every replica.
 
 The leader also makes sure the ``root`` and ``default`` queues exist (Volcano's scheduler does
 that; Pyroclast's has no API credentials). The binder applies the scheduler's decisions; every
@@ -15,8 +15,10 @@ import asyncio
 import os
 import socket
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+import msgspec
 from nats.aio.client import Client
 
 from pyroclast.common.bus.audit import AuditPublisher
@@ -29,12 +31,16 @@ from pyroclast.common.logging import configure_logging, get_logger
 from pyroclast.common.runtime import run_until_stopped
 from pyroclast.controller.binder.worker import BinderSettings, run_binder
 from pyroclast.controller.bootstrap import ensure_queues, wait_published
+from pyroclast.controller.jobflows.controller import JobFlowController
 from pyroclast.controller.jobs.controller import JobController, JobSettings
 from pyroclast.controller.jobs.recorder import Auditor, EventRecorder
 from pyroclast.controller.kube.client import KubeClient
 from pyroclast.controller.kube.factory import InformerFactory
+from pyroclast.controller.kube.shell import KeyedController, ShellSettings
 from pyroclast.controller.leader import LeaderElector, LeaderSettings
+from pyroclast.controller.podgroups.controller import PodGroupController
 from pyroclast.controller.publisher import CachePublisher
+from pyroclast.controller.queues.controller import QueueController
 
 log = get_logger(__name__)
 
@@ -46,6 +52,8 @@ class ControllerConfig(ServiceConfig, kw_only=True, forbid_unknown_fields=True):
     """Path of a kubeconfig; empty: the pod's service account."""
     namespace: str = ""
     """Only watch this namespace (cluster-scoped kinds are always watched); empty: all."""
+    scheduler_names: list[str] = msgspec.field(default_factory=lambda: ["volcano"])
+    """Pods of these schedulers get a PodGroup from the podgroup controller."""
     workers: int = 4
     max_requeue: int = 15
     request_timeout: float = 10.0
@@ -59,7 +67,7 @@ class ControllerConfig(ServiceConfig, kw_only=True, forbid_unknown_fields=True):
     identity: str = ""
     """Name of this replica in the lease; empty: ``<hostname>_<pid>``."""
     publish_cache: bool = True
-    binder_concurrency: int = 16
+    binder_concurrency: int = 64
     """Decisions this replica's binder applies at once; 0: no binder in this replica."""
 
 
@@ -67,6 +75,7 @@ class ControllerConfig(ServiceConfig, kw_only=True, forbid_unknown_fields=True):
 class _State:
     nats: Client | None = None
     jobs: JobController | None = None
+    shells: list[KeyedController[Any]] = field(default_factory=list)
     publisher: CachePublisher | None = None
     elector: LeaderElector | None = None
     queues_ready: bool = False
@@ -79,6 +88,8 @@ class _State:
             return True  # a standby replica is ready to take over
         if self.jobs is None or not self.jobs.synced():
             return "job controller caches not synced"
+        if not all(shell.synced() for shell in self.shells):
+            return "queue, podgroup or jobflow controller caches not synced"
         if not self.queues_ready:
             return "creating the root and default queues"
         if self.publisher is not None and not self.publisher.synced():
@@ -96,6 +107,12 @@ async def _lead(
     settings = JobSettings(workers=config.workers, max_requeue=config.max_requeue)
     state.jobs = JobController(kube, factory, recorder, auditor, settings)
     state.publisher = CachePublisher(factory, nc, names) if config.publish_cache else None
+    shell = ShellSettings(workers=config.workers, max_requeue=config.max_requeue)
+    state.shells = [
+        QueueController(kube, factory, recorder, shell),
+        PodGroupController(kube, factory, shell, config.scheduler_names),
+        JobFlowController(kube, factory, recorder, shell),
+    ]
 
     async def bootstrap() -> None:
         if not await ensure_queues(kube, stop):
@@ -110,10 +127,13 @@ async def _lead(
             group.create_task(factory.run(stop))
             group.create_task(recorder.run(stop))
             group.create_task(state.jobs.run(stop))
+            for controller in state.shells:
+                group.create_task(controller.run(stop))
             if state.publisher is not None:
                 group.create_task(state.publisher.run(stop))
     finally:
         state.jobs = state.publisher = None
+        state.shells = []
         state.queues_ready = False
 
 

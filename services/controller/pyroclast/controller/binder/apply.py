@@ -1,6 +1,7 @@
 """How each scheduler decision is carried out against the API server.
 
-* bind: ``pods/binding``. A pod already on the decided node is done; a pod gone,
+* bind: one ``pods/binding`` call. Only when the server refuses it (conflict, not found,
+  invalid) is the pod read to decide: already on the decided node is done; gone,
   recreated, being deleted or bound elsewhere is a permanent failure. Then the
   ``Scheduled`` event, as Volcano's cache records it.
 * evict: ``pods/eviction`` after the ``Evict`` event; a pod already gone is done.
@@ -12,6 +13,15 @@
   condition changes, as Volcano's ``taskUnschedulable`` does; the podgroup gets an
   ``Unschedulable`` event, or ``Scheduled`` once it is no longer waiting. (Volcano records
   these every session; here they follow the status decisions, sent when the status changes.)
+  Only the gang's pods are listed (by the ``volcano.sh/job-name`` label of the job owning
+  the podgroup, else the whole namespace), and a pod whose write conflicts is skipped: it
+  changed, and the next status decision carries the state. When some of the gang's pods
+  are bound but not started, a later session is placing the gang: the decision is stale
+  for the pods and their conditions are left alone.
+
+Events never hold a decision up: they are queued to an
+:class:`~pyroclast.controller.jobs.recorder.EventAggregator` (written in the background,
+repeats counted into one Event); :meth:`Applier.run` writes them.
 
 Anything else that fails (timeouts, 5xx, 429, a conflict) raises, so the decision is
 delivered again later.
@@ -19,7 +29,7 @@ delivered again later.
 
 from __future__ import annotations
 
-import secrets
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -34,6 +44,7 @@ from pyroclast.common.bus.messages import (
 )
 from pyroclast.common.logging import get_logger
 from pyroclast.common.models.scheduling import PodGroupCondition
+from pyroclast.controller.jobs.recorder import EventAggregator, EventKey
 
 __all__ = [
     "GROUP_NAME_ANNOTATION",
@@ -52,6 +63,12 @@ GROUP_NAME_ANNOTATION = "scheduling.k8s.io/group-name"
 UNSCHEDULABLE_PHASES = frozenset({"Pending", "Inqueue", "Unknown"})
 COMPONENT = "volcano"
 POD_REASON_UNSCHEDULABLE = "Unschedulable"
+JOB_NAME_LABEL = "volcano.sh/job-name"
+JOB_API_GROUP = "batch.volcano.sh/"
+CONDITION_WRITES = 4
+"""Pod conditions of one gang written at once."""
+BIND_REFUSALS = frozenset({400, 404, 409, 422})
+"""Statuses of a refused binding after which the pod is read to decide."""
 
 
 class ApiFailure(Exception):
@@ -70,11 +87,12 @@ class BinderApi(Protocol):
     async def get_pod(self, namespace: str, name: str) -> Obj | None: ...
     async def bind_pod(self, namespace: str, name: str, uid: str, node: str) -> None: ...
     async def evict_pod(self, namespace: str, name: str, uid: str) -> None: ...
-    async def list_pods(self, namespace: str) -> list[Obj]: ...
+    async def list_pods(self, namespace: str, label_selector: str = "") -> list[Obj]: ...
     async def replace_pod_status(self, pod: Obj) -> None: ...
     async def get_podgroup(self, namespace: str, name: str) -> Obj | None: ...
     async def patch_podgroup(self, namespace: str, name: str, patch: Obj) -> None: ...
     async def create_event(self, namespace: str, event: Obj) -> None: ...
+    async def patch_event(self, namespace: str, name: str, patch: Obj) -> None: ...
 
 
 ExplanationSource = Callable[[str, str], Awaitable[ExplanationRecord | None]]
@@ -124,10 +142,21 @@ class Applier:
         *,
         explanations: ExplanationSource | None = None,
         component: str = COMPONENT,
+        event_workers: int = 4,
     ) -> None:
         self.api = api
         self.explanations = explanations
         self.component = component
+        self.events = EventAggregator(self._create_event, self._bump_event, workers=event_workers)
+        self._podgroup_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Write the queued events until ``stop`` is set and the queue is empty."""
+        await self.events.run(stop)
+
+    async def flush(self) -> None:
+        """Write every queued event now."""
+        await self.events.flush()
 
     async def __call__(self, decision: Decision) -> None:
         if isinstance(decision, BindDecision):
@@ -140,24 +169,20 @@ class Applier:
     # -- bind -------------------------------------------------------------------------
     async def bind(self, d: BindDecision) -> None:
         logger = log.bind(key=f"{d.namespace}/{d.name}", node=d.node_name, decision=d.id)
-        pod = await self.api.get_pod(d.namespace, d.name)
-        if self._bound(pod, d):
-            logger.info("pod already bound to the node")
-            return
         try:
             await self.api.bind_pod(d.namespace, d.name, d.uid, d.node_name)
         except ApiFailure as err:
-            if err.status not in (404, 409):
+            if err.status not in BIND_REFUSALS:
                 raise
-            # Conflict or gone: look again, maybe an earlier attempt of ours went through.
+            # Refused: look at the pod, maybe an earlier attempt of ours went through.
             pod = await self.api.get_pod(d.namespace, d.name)
             if self._bound(pod, d):
                 logger.info("pod already bound to the node")
                 return
             raise PermanentDecisionError(f"cannot bind {d.namespace}/{d.name}: {err}") from err
         logger.info("pod bound")
-        await self._event(
-            pod or {"metadata": {"namespace": d.namespace, "name": d.name, "uid": d.uid}},
+        self._event(
+            {"metadata": {"namespace": d.namespace, "name": d.name, "uid": d.uid}},
             "Normal",
             "Scheduled",
             f"Successfully assigned {d.namespace}/{d.name} to {d.node_name}",
@@ -190,7 +215,7 @@ class Applier:
         if _meta(pod).get("deletionTimestamp"):
             logger.info("pod to evict is already terminating")
             return
-        await self._event(pod, "Warning", "Evict", f"Pod is evicted, because of {d.reason or d.message}")
+        self._event(pod, "Warning", "Evict", f"Pod is evicted, because of {d.reason or d.message}")
         try:
             await self.api.evict_pod(d.namespace, d.name, d.uid)
         except ApiFailure as err:
@@ -203,7 +228,22 @@ class Applier:
 
     # -- podgroup status --------------------------------------------------------------
     async def podgroup_status(self, d: PodGroupStatusDecision) -> None:
+        """One podgroup's status decisions are applied one at a time, in the order they
+        came: concurrent ones would only conflict with each other."""
         ref = f"{d.namespace}/{d.name}"
+        lock, users = self._podgroup_locks.get(ref) or (asyncio.Lock(), 0)
+        self._podgroup_locks[ref] = (lock, users + 1)
+        try:
+            async with lock:
+                await self._podgroup_status(d, ref)
+        finally:
+            lock, users = self._podgroup_locks[ref]
+            if users > 1:
+                self._podgroup_locks[ref] = (lock, users - 1)
+            else:
+                del self._podgroup_locks[ref]
+
+    async def _podgroup_status(self, d: PodGroupStatusDecision, ref: str) -> None:
         logger = log.bind(key=ref, decision=d.id, phase=d.phase)
         pg = await self.api.get_podgroup(d.namespace, d.name)
         if pg is None or (d.uid and _meta(pg).get("uid") not in (None, d.uid)):
@@ -234,7 +274,7 @@ class Applier:
         if d.phase in UNSCHEDULABLE_PHASES:
             await self._pods_unschedulable(d, pg)
         else:
-            await self._event(pg, "Normal", "Scheduled", "pod group is ready", kind="PodGroup")
+            self._event(pg, "Normal", "Scheduled", "pod group is ready", kind="PodGroup")
 
     async def _pods_unschedulable(self, d: PodGroupStatusDecision, pg: Obj) -> None:
         explanation = None
@@ -247,11 +287,19 @@ class Applier:
         if explanation is None and unsched is None:
             return
         base = (explanation.message if explanation else "") or (unsched.message if unsched else "") or ""
-        await self._event(pg, "Warning", "Unschedulable", base, kind="PodGroup")
-        for pod in await self.api.list_pods(d.namespace):
+        self._event(pg, "Warning", "Unschedulable", base, kind="PodGroup")
+        gang = [
+            pod
+            for pod in await self._gang_pods(d, pg)
+            if (_meta(pod).get("annotations") or {}).get(GROUP_NAME_ANNOTATION) == d.name
+        ]
+        if any(_being_bound(pod) for pod in gang):
+            # A later session is binding the gang: the decision is stale for its pods.
+            log.info("gang being bound; pod conditions left", key=f"{d.namespace}/{d.name}", decision=d.id)
+            return
+        writes: list[tuple[Obj, str, str]] = []
+        for pod in gang:
             meta = _meta(pod)
-            if (meta.get("annotations") or {}).get(GROUP_NAME_ANNOTATION) != d.name:
-                continue
             if (pod.get("spec") or {}).get("nodeName") or meta.get("deletionTimestamp"):
                 continue
             if (pod.get("status") or {}).get("phase", "Pending") != "Pending":
@@ -261,9 +309,41 @@ class Applier:
             if task_reason:
                 head, sep, tail = task_reason.partition(": ")
                 reason, message = (head, tail) if sep else (reason, task_reason)
-            await self._pod_unschedulable(pod, reason, message)
+            writes.append((pod, reason, message))
+        semaphore = asyncio.Semaphore(CONDITION_WRITES)
+        placing = False
 
-    async def _pod_unschedulable(self, pod: Obj, reason: str, message: str) -> None:
+        async def write(pod: Obj, reason: str, message: str) -> None:
+            nonlocal placing
+            async with semaphore:
+                if placing or await self._pod_unschedulable(pod, reason, message):
+                    return
+                # The pod changed: if a later session bound it, the gang is being placed
+                # and the rest of the decision is stale too.
+                meta = _meta(pod)
+                try:
+                    fresh = await self.api.get_pod(meta.get("namespace", ""), meta.get("name", ""))
+                except ApiFailure:
+                    return
+                if fresh is not None and _being_bound(fresh) and not placing:
+                    placing = True
+                    log.info("gang being bound; pod conditions left", key=_ref(pod))
+
+        await asyncio.gather(*(write(*w) for w in writes))
+
+    async def _gang_pods(self, d: PodGroupStatusDecision, pg: Obj) -> list[Obj]:
+        """The pods that may belong to the gang: those of the job owning the podgroup (by
+        label), else every pod of the namespace."""
+        for ref in _meta(pg).get("ownerReferences") or []:
+            api_version = str(ref.get("apiVersion", ""))
+            if ref.get("kind") == "Job" and api_version.startswith(JOB_API_GROUP) and ref.get("name"):
+                return await self.api.list_pods(d.namespace, f"{JOB_NAME_LABEL}={ref['name']}")
+        return await self.api.list_pods(d.namespace)
+
+    async def _pod_unschedulable(self, pod: Obj, reason: str, message: str) -> bool:
+        """``PodScheduled=False`` with ``reason`` and ``message``, written only when it
+        changes (guarded by the listed resourceVersion: a conflict means the pod changed,
+        and the pod is left to the next status decision). False on a conflict."""
         status = pod.setdefault("status", {})
         conditions: list[Obj] = list(status.get("conditions") or [])
         old = next((c for c in conditions if c.get("type") == "PodScheduled"), None)
@@ -272,7 +352,7 @@ class Applier:
             reason,
             message,
         ):
-            return
+            return True
         cond: Obj = {"type": "PodScheduled", "status": "False", "reason": reason, "message": message}
         cond["lastTransitionTime"] = (
             old["lastTransitionTime"]
@@ -280,43 +360,69 @@ class Applier:
             else _now()
         )
         status["conditions"] = [c for c in conditions if c.get("type") != "PodScheduled"] + [cond]
-        await self._event(pod, "Warning", "FailedScheduling", message)
         try:
             await self.api.replace_pod_status(pod)
         except ApiFailure as err:
-            # A newer pod version or a pod gone: the next status decision tries again.
+            # A newer pod version or a pod gone: the next status decision carries the state.
             log.info("pod condition not written", key=_ref(pod), error=str(err))
+            return err.status != 409
+        self._event(pod, "Warning", "FailedScheduling", message)
+        return True
 
     # -- events -----------------------------------------------------------------------
-    async def _event(self, obj: Obj, event_type: str, reason: str, message: str, kind: str = "Pod") -> None:
-        """Record an Event about ``obj`` (best effort: a failure is logged)."""
+    def _event(self, obj: Obj, event_type: str, reason: str, message: str, kind: str = "Pod") -> None:
+        """Queue an Event about ``obj`` (written in the background; a failure is logged)."""
         meta = _meta(obj)
         namespace, name = meta.get("namespace", ""), meta.get("name", "")
-        now = _now()
         involved: Obj = {"kind": kind, "namespace": namespace, "name": name}
         involved["apiVersion"] = "v1" if kind == "Pod" else "scheduling.volcano.sh/v1beta1"
         if meta.get("uid"):
             involved["uid"] = meta["uid"]
         if meta.get("resourceVersion"):
             involved["resourceVersion"] = meta["resourceVersion"]
+        key = EventKey(namespace, kind, name, meta.get("uid") or "", event_type, reason, message)
+        self.events.record(key, involved)
+
+    async def _create_event(
+        self, key: EventKey, involved: Obj, name: str, count: int, first: str, last: str
+    ) -> None:
         event: Obj = {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {"name": f"{name}.{secrets.token_hex(8)}", "namespace": namespace},
+            "metadata": {"name": name, "namespace": key.namespace},
             "involvedObject": involved,
-            "reason": reason,
-            "message": message,
-            "type": event_type,
+            "reason": key.reason,
+            "message": key.message,
+            "type": key.type,
             "source": {"component": self.component},
             "reportingComponent": self.component,
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": 1,
+            "firstTimestamp": first,
+            "lastTimestamp": last,
+            "count": count,
         }
+        await self.api.create_event(key.namespace, event)
+
+    async def _bump_event(self, key: EventKey, name: str, count: int, last: str) -> bool:
         try:
-            await self.api.create_event(namespace, event)
-        except Exception as err:
-            log.warning("event not recorded", key=f"{namespace}/{name}", reason=reason, error=repr(err))
+            await self.api.patch_event(key.namespace, name, {"count": count, "lastTimestamp": last})
+        except ApiFailure as err:
+            if err.status == 404:
+                return False
+            raise
+        return True
+
+
+def _being_bound(pod: Obj) -> bool:
+    """Just bound (``PodScheduled=True``) and not started yet: a pod of a gang being
+    placed right now."""
+    status = pod.get("status") or {}
+    if not (pod.get("spec") or {}).get("nodeName") or _meta(pod).get("deletionTimestamp"):
+        return False
+    if status.get("phase", "Pending") != "Pending":
+        return False
+    return any(
+        c.get("type") == "PodScheduled" and c.get("status") == "True" for c in status.get("conditions") or []
+    )
 
 
 def _ref(obj: Obj) -> str:

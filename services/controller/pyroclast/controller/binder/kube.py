@@ -92,8 +92,9 @@ class KubeBinderApi:
             body["deleteOptions"] = {"preconditions": {"uid": uid}}
         await self._call(self._core.create_namespaced_pod_eviction(name, namespace, body, **self._opts()))
 
-    async def list_pods(self, namespace: str) -> list[Obj]:
-        listed = await self._call(self._core.list_namespaced_pod(namespace, **self._opts()))
+    async def list_pods(self, namespace: str, label_selector: str = "") -> list[Obj]:
+        query = {"label_selector": label_selector} if label_selector else {}
+        listed = await self._call(self._core.list_namespaced_pod(namespace, **query, **self._opts()))
         items = (listed or {}).get("items") or []
         return [item for item in items if isinstance(item, dict)]
 
@@ -124,6 +125,13 @@ class KubeBinderApi:
 
     async def create_event(self, namespace: str, event: Obj) -> None:
         await self._call(self._core.create_namespaced_event(namespace, event, **self._opts()))
+
+    async def patch_event(self, namespace: str, name: str, patch: Obj) -> None:
+        await self._call(
+            self._core.patch_namespaced_event(
+                name, namespace, patch, _content_type=MERGE_PATCH, **self._opts()
+            )
+        )
 
 
 def _failure(status: int, reason: str, raw: Any) -> ApiFailure:

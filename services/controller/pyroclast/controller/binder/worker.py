@@ -69,11 +69,15 @@ def instrumented(handler: DecisionHandler) -> DecisionHandler:
 @dataclass(frozen=True)
 class BinderSettings:
     """``kubeconfig`` empty: the pod's service account. ``actor`` names this replica in
-    decision failures (default ``binder-<hostname>-<pid>``)."""
+    decision failures (default ``binder-<hostname>-<pid>``). ``concurrency`` decisions are
+    applied at once, shared among ``pullers`` pull loops on the durable consumer (a pull
+    loop asks for more decisions only as its own slots free, so several keep the binder
+    fed while a backlog drains)."""
 
     kubeconfig: str = ""
     actor: str = ""
-    concurrency: int = 16
+    concurrency: int = 64
+    pullers: int = 4
     request_timeout: float = 10.0
     component: str = "volcano"
     pull: PullSettings | None = None
@@ -109,21 +113,43 @@ async def run_binder(
 
     applier = Applier(api, explanations=explanation, component=settings.component)
     actor = _actor(settings)
-    consumer = DecisionConsumer(
-        nc,
-        names,
-        instrumented(applier),
-        actor=actor,
-        concurrency=settings.concurrency,
-        settings=settings.pull,
-    )
-    log.info("binder started", actor=actor, concurrency=settings.concurrency)
+    handler = instrumented(applier)
+    pullers = max(1, min(settings.pullers, settings.concurrency))
+    consumers = [
+        DecisionConsumer(
+            nc,
+            names,
+            handler,
+            actor=actor,
+            concurrency=share,
+            settings=settings.pull,
+        )
+        for share in _shares(settings.concurrency, pullers)
+    ]
+    log.info("binder started", actor=actor, concurrency=settings.concurrency, pullers=pullers)
+    events_stop = asyncio.Event()
+
+    async def consume() -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                for consumer in consumers:
+                    group.create_task(consumer.run(stop))
+        finally:
+            events_stop.set()  # the events of the last decisions are written, then it ends
+
     try:
-        await consumer.run(stop)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(consume())
+            group.create_task(applier.run(events_stop))
     finally:
         if client is not None:
             await client.close()
         log.info("binder stopped", actor=actor)
+
+
+def _shares(total: int, parts: int) -> list[int]:
+    """``total`` split into ``parts`` near-equal positive shares."""
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
 def binder_component(

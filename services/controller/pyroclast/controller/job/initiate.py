@@ -102,8 +102,12 @@ def prepare(
     existing_claims: Collection[str] = (),
     priorities: Mapping[str, int] | None = None,
     rand: RandomStr = random_str,
+    podgroup_current: bool = False,
 ) -> Preparation:
-    """Initiates a Pending job (or one without phase), or refreshes a running one."""
+    """Initiates a Pending job (or one without phase), or refreshes a running one.
+
+    ``podgroup_current``: the caller knows ``podgroup`` is already up to date with this
+    job's spec (its minResources are not computed again)."""
     prep = Preparation(job=job)
     try:
         if is_initiated(job):
@@ -129,6 +133,6 @@ def prepare(
         prep.job = _with_controlled(prep.job, claims.controlled_resources)
     if podgroup is None:
         prep.podgroup_create = build_podgroup(prep.job, priorities)
-    else:
+    elif not podgroup_current:
         prep.podgroup_update = podgroup_update(podgroup, prep.job, priorities)
     return prep

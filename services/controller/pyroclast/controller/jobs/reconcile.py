@@ -5,7 +5,7 @@ Reads the cached job, its pods and PodGroup, asks the pure core what to do, and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +13,15 @@ import structlog
 
 from pyroclast.common.bus.names import AuditKind
 from pyroclast.common.logging import get_logger, object_logger
-from pyroclast.common.models import Action, Job, PersistentVolumeClaim, PodGroup, PriorityClass, Queue
+from pyroclast.common.models import (
+    Action,
+    Job,
+    PersistentVolumeClaim,
+    PodGroup,
+    PodGroupSpec,
+    PriorityClass,
+    Queue,
+)
 from pyroclast.controller.job import naming, spec, ttl
 from pyroclast.controller.job.decide import execute_delayed
 from pyroclast.controller.job.initiate import job_forwarding, mark_forwarding, prepare, queue_error
@@ -43,6 +51,36 @@ TTL_EVENT = "pyroclast.ttl"
 Work = Request | DelayedAction
 
 KNOWN_ACTIONS = frozenset(a.value for a in Action)
+MAX_CACHED = 10_000
+
+
+class PodGroupSpecs:
+    """The PodGroup spec last found up to date for each job, keyed by the job's uid and
+    generation and the priority classes: while the PodGroup still has that spec, the
+    job's minResources need not be computed again."""
+
+    def __init__(self) -> None:
+        self._current: dict[str, tuple[int, tuple[tuple[str, int], ...], PodGroupSpec]] = {}
+
+    @staticmethod
+    def _key(job: Job, priorities: Mapping[str, int]) -> tuple[str, int, tuple[tuple[str, int], ...]] | None:
+        meta = job.metadata
+        if meta is None or not meta.uid or meta.generation is None:
+            return None
+        return meta.uid, meta.generation, tuple(sorted(priorities.items()))
+
+    def current(self, job: Job, pg: PodGroup, priorities: Mapping[str, int]) -> bool:
+        key = self._key(job, priorities)
+        found = self._current.get(key[0]) if key is not None else None
+        return found is not None and key is not None and found == (key[1], key[2], pg.spec)
+
+    def remember(self, job: Job, pg: PodGroup, priorities: Mapping[str, int]) -> None:
+        key = self._key(job, priorities)
+        if key is None or pg.spec is None:
+            return
+        if len(self._current) >= MAX_CACHED:
+            self._current.clear()
+        self._current[key[0]] = (key[1], key[2], pg.spec)
 
 
 class Reconciler:
@@ -77,6 +115,7 @@ class Reconciler:
         self.schedule_ttl = schedule_ttl
         self.clock = clock
         self.applier = Applier(kube, jobs, podgroups, index.note)
+        self.podgroup_specs = PodGroupSpecs()
 
     # --- lookups ----------------------------------------------------------------------
 
@@ -160,17 +199,22 @@ class Reconciler:
         if forwarded is not None:
             job = await self.applier.write_job(forwarded)
         pg = self.podgroup_of(job)
+        priorities = self._priorities()
+        current = pg is not None and self.podgroup_specs.current(job, pg, priorities)
         prep = prepare(
             job,
             self.clock(),
             podgroup=pg,
             existing_claims=self._claims(spec.namespace(job)),
-            priorities=self._priorities(),
+            priorities=priorities,
+            podgroup_current=current,
         )
         if prep.error:
             raise ApplyError(prep.reason or "JobStatusError", prep.error)
         before = job
         job = await self.applier.prepare(job, prep)
+        if pg is not None and not current and prep.podgroup_update is None and not prep.spec_changed:
+            self.podgroup_specs.remember(job, pg, priorities)
         await self.phase_audit(before, job, reason, logger)
         if pg is not None:
             message = pending_message(job, pg)

@@ -19,9 +19,12 @@ from pyroclast.common.models import (
     PodGroup,
     PriorityClass,
     Queue,
+    ReplicaSet,
     Secret,
     Service,
 )
+from pyroclast.common.models.core import StatefulSet
+from pyroclast.common.models.flow import JobFlow, JobTemplate
 from pyroclast.common.models.meta import ListMeta
 from pyroclast.controller.job.plugins.netpol import NetworkPolicy
 
@@ -113,6 +116,10 @@ JOBS = ResourceType("batch.volcano.sh", "v1alpha1", "jobs", "Job", Job)
 PODGROUPS = ResourceType("scheduling.volcano.sh", "v1beta1", "podgroups", "PodGroup", PodGroup)
 QUEUES = ResourceType("scheduling.volcano.sh", "v1beta1", "queues", "Queue", Queue, namespaced=False)
 COMMANDS = ResourceType("bus.volcano.sh", "v1alpha1", "commands", "Command", Command)
+REPLICASETS = ResourceType("apps", "v1", "replicasets", "ReplicaSet", ReplicaSet)
+STATEFULSETS = ResourceType("apps", "v1", "statefulsets", "StatefulSet", StatefulSet)
+JOBFLOWS = ResourceType("flow.volcano.sh", "v1alpha1", "jobflows", "JobFlow", JobFlow)
+JOBTEMPLATES = ResourceType("flow.volcano.sh", "v1alpha1", "jobtemplates", "JobTemplate", JobTemplate)
 
 BY_KIND: dict[str, ResourceType[Any]] = {
     rt.kind: rt for rt in (SERVICES, CONFIGMAPS, SECRETS, NETWORK_POLICIES, PVCS, PODS, PODGROUPS)

@@ -1,0 +1,1 @@
+"""The async shell of the JobFlow and JobTemplate controllers (see `pyroclast.controller.jobflow`)."""

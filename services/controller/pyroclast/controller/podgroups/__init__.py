@@ -1,0 +1,1 @@
+"""The async shell of the PodGroup controller (see `pyroclast.controller.podgroup` for its core)."""
