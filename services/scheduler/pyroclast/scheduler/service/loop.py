@@ -101,10 +101,7 @@ class SessionLoop:
             snap = self.cache.snapshot()
             self.metrics.set_cache_sizes(self.cache.sizes())
             conf = self._conf()
-            # The snapshot is built for this session alone: no need for the session to clone it.
-            result = await asyncio.to_thread(
-                run_session, snap, conf, uid=uid, node_search=self.node_search, clone=False
-            )
+            result = await asyncio.to_thread(run_session, snap, conf, uid=uid, node_search=self.node_search)
         except Exception as err:
             self.failures += 1
             self.metrics.sessions.labels(result="error").inc()
