@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyroclast.scheduler.actions.allocate import PREDICATE_ERROR_CACHE_KEY, node_errors
-from pyroclast.scheduler.api import FitErrors, JobInfo, QueueInfo, SchedulingError, TaskInfo
+from pyroclast.scheduler.api import FitErrors, JobInfo, NodeInfo, QueueInfo, SchedulingError, TaskInfo
 from pyroclast.scheduler.api.types import TaskStatus
 from pyroclast.scheduler.framework import (
     Action,
@@ -14,6 +16,7 @@ from pyroclast.scheduler.framework import (
     prioritize_nodes,
     select_best_node,
 )
+from pyroclast.scheduler.framework.vector_search import vector_search
 
 __all__ = ["Backfill"]
 
@@ -22,7 +25,8 @@ class Backfill(Action):
     """Best-effort tasks of admitted, valid jobs, in queue/job/task order, each to its best node.
 
     Best-effort tasks pipelined earlier are taken back first. No resource fit is checked
-    here (the tasks request nothing); the predicates plugin limits pods per node.
+    here (the tasks request nothing); the predicates plugin limits pods per node. A vectorised
+    session searches the nodes with the plugins' masks (:func:`.vector_search.vector_search`).
     """
 
     name = "backfill"
@@ -35,10 +39,15 @@ class Backfill(Action):
             if pre:
                 job.nodes_fit_errors[task.uid] = node_errors(ssn.node_list, pre)
                 continue
-            helper = PredicateHelper(cache_enabled)
-            feasible, fit_errors = helper.predicate_nodes(
-                task, ssn.node_list, lambda t, n: predicate_for_allocate(ssn, t, n), ssn.node_search
-            )
+            vector = vector_search(ssn, cache_enabled, resource_fit=False)
+            feasible: Sequence[NodeInfo]
+            if vector is not None:
+                feasible, fit_errors = vector.predicate_nodes(task, ssn.node_search)
+            else:
+                helper = PredicateHelper(cache_enabled)
+                feasible, fit_errors = helper.predicate_nodes(
+                    task, ssn.node_list, lambda t, n: predicate_for_allocate(ssn, t, n), ssn.node_search
+                )
             if not feasible:
                 job.nodes_fit_errors[task.uid] = fit_errors
                 continue

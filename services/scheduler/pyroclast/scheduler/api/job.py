@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pyroclast.common.bus.messages import PodGroupRecord
 from pyroclast.common.models.scheduling import PodGroupCondition
 from pyroclast.common.resources import Resource
+from pyroclast.scheduler.api.job_counts import TaskCounts
 from pyroclast.scheduler.api.task import TaskInfo, aware_time, resource_of
 from pyroclast.scheduler.api.types import (
     POD_REASON_SCHEDULABLE,
@@ -61,6 +62,7 @@ class JobInfo:
         self.conditions: list[PodGroupCondition] = []
         self.tasks: dict[str, TaskInfo] = {}
         self.task_status_index: dict[TaskStatus, dict[str, TaskInfo]] = {}
+        self.counts = TaskCounts()
         self.allocated = Resource()
         self.total_request = Resource()
         self.nodes_fit_errors: dict[str, FitErrors] = {}
@@ -95,6 +97,7 @@ class JobInfo:
     def add_task(self, task: TaskInfo) -> None:
         self.tasks[task.uid] = task
         self.task_status_index.setdefault(task.status, {})[task.uid] = task
+        self.counts.add(task, task.status)
         self.total_request = self.total_request.add(task.resreq)
         if allocated_status(task.status):
             self.allocated = self.allocated.add(task.resreq)
@@ -106,6 +109,7 @@ class JobInfo:
         self.total_request = self.total_request.sub_without_assert(old.resreq)
         if allocated_status(old.status):
             self.allocated = self.allocated.sub_without_assert(old.resreq)
+        self.counts.remove(old, old.status)
         bucket = self.task_status_index.get(old.status)
         if bucket is not None:
             bucket.pop(old.uid, None)
@@ -130,13 +134,19 @@ class JobInfo:
         return self.podgroup is None or self.phase in ("Pending", "")
 
     def ready_task_num(self) -> int:
-        return sum(self.count(s) for s in _READY)
+        index = self.task_status_index
+        n = 0
+        for status in _READY:
+            bucket = index.get(status)
+            if bucket:
+                n += len(bucket)
+        return n
 
     def waiting_task_num(self) -> int:
         return self.count(TaskStatus.PIPELINED)
 
     def pending_best_effort_task_num(self) -> int:
-        return sum(1 for t in self.tasks_in(TaskStatus.PENDING).values() if t.best_effort)
+        return self.counts.pending_best_effort
 
     def valid_task_num(self) -> int:
         return sum(len(ts) for s, ts in self.task_status_index.items() if s in _VALID)
@@ -167,17 +177,7 @@ class JobInfo:
 
     # -- per-role checks ----------------------------------------------------
     def _role_counts(self, statuses: Iterable[TaskStatus], *, best_effort_pending: bool) -> dict[str, int]:
-        wanted = set(statuses)
-        counts: dict[str, int] = {}
-        for status, tasks in self.task_status_index.items():
-            if status in wanted:
-                for t in tasks.values():
-                    counts[t.role] = counts.get(t.role, 0) + 1
-            elif status is TaskStatus.PENDING and best_effort_pending:
-                for t in tasks.values():
-                    if t.init_resreq.is_empty():
-                        counts[t.role] = counts.get(t.role, 0) + 1
-        return counts
+        return self.counts.role_counts(statuses, best_effort_pending=best_effort_pending)
 
     def _roles_meet(self, counts: dict[str, int]) -> bool:
         return all(counts.get(role, 0) >= n for role, n in self.task_min_available.items())
@@ -193,12 +193,12 @@ class JobInfo:
         return self._role_counts((*_READY,), best_effort_pending=True)
 
     def check_task_ready(self) -> bool:
-        if self.min_available < self.task_min_available_total:
+        if self.min_available < self.task_min_available_total or not self.task_min_available:
             return True
         return self._roles_meet(self.allocated_roles())
 
     def check_task_pipelined(self) -> bool:
-        if self.min_available < self.task_min_available_total:
+        if self.min_available < self.task_min_available_total or not self.task_min_available:
             return True
         return self._roles_meet(self._role_counts((*_READY, TaskStatus.PIPELINED), best_effort_pending=True))
 
@@ -308,8 +308,18 @@ class JobInfo:
             setattr(job, attr, getattr(self, attr))
         job.task_min_available = dict(self.task_min_available)
         job.conditions = list(self.conditions)
-        for task in self.tasks.values():
-            job.add_task(task.clone())
+        tasks, index = job.tasks, job.task_status_index
+        for uid, task in self.tasks.items():
+            copy = task.clone()
+            tasks[uid] = copy
+            bucket = index.get(copy.status)
+            if bucket is None:
+                bucket = index[copy.status] = {}
+            bucket[uid] = copy
+        job.counts = self.counts.copy()
+        # Resources are immutable: the sums are shared, not recomputed.
+        job.allocated = self.allocated
+        job.total_request = self.total_request
         return job
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ __all__ = [
     "TASK_SPEC_KEY",
     "TaskInfo",
     "aware_time",
+    "pod_index",
     "pod_resource",
     "resource_of",
     "task_status",
@@ -83,6 +84,17 @@ def _priority(pod: PodRecord) -> int:
     return pod.priority
 
 
+def pod_index(name: str) -> int | None:
+    """The ``<n>`` of a pod named ``a-b-<n>`` (the default task order's first key), else None."""
+    parts = name.split("-")
+    if len(parts) < 3:
+        return None
+    try:
+        return int(parts[-1])
+    except ValueError:
+        return None
+
+
 class TaskInfo:
     """A pod in a session: identity, request, status and the node it is (to be) on."""
 
@@ -97,6 +109,7 @@ class TaskInfo:
         "namespace",
         "node_name",
         "pod",
+        "pod_index",
         "preemptable",
         "priority",
         "priority_class_name",
@@ -123,6 +136,7 @@ class TaskInfo:
     eviction_occurred: bool
     last_transaction: tuple[TaskStatus, str, bool] | None
     pod: PodRecord
+    pod_index: int | None
 
     @classmethod
     def from_pod(cls, pod: PodRecord) -> TaskInfo:
@@ -131,6 +145,7 @@ class TaskInfo:
         t.uid = pod.uid or pod.ref
         t.job = f"{pod.namespace}/{pod.pod_group}" if pod.pod_group else ""
         t.name = pod.name
+        t.pod_index = pod_index(pod.name)
         t.namespace = pod.namespace
         t.role = _task_role(pod)
         t.resreq = pod_resource(pod.requests)
@@ -154,8 +169,24 @@ class TaskInfo:
 
     def clone(self) -> TaskInfo:
         t = object.__new__(TaskInfo)
-        for slot in TaskInfo.__slots__:
-            object.__setattr__(t, slot, getattr(self, slot))
+        t.best_effort = self.best_effort
+        t.creation_timestamp = self.creation_timestamp
+        t.eviction_occurred = self.eviction_occurred
+        t.init_resreq = self.init_resreq
+        t.job = self.job
+        t.last_transaction = self.last_transaction
+        t.name = self.name
+        t.namespace = self.namespace
+        t.node_name = self.node_name
+        t.pod = self.pod
+        t.pod_index = self.pod_index
+        t.preemptable = self.preemptable
+        t.priority = self.priority
+        t.priority_class_name = self.priority_class_name
+        t.resreq = self.resreq
+        t.role = self.role
+        t.status = self.status
+        t.uid = self.uid
         return t
 
     def __repr__(self) -> str:

@@ -81,19 +81,9 @@ class EventHandler:
     deallocate: Callable[[Event], None] | None = None
 
 
-def _pod_index(name: str) -> int | None:
-    parts = name.split("-")
-    if len(parts) < 3:
-        return None
-    try:
-        return int(parts[-1])
-    except ValueError:
-        return None
-
-
 def compare_task(lv: TaskInfo, rv: TaskInfo) -> bool:
     """Volcano's default task order: pod index (``a-b-<n>``), then creation time, then uid."""
-    li, ri = _pod_index(lv.name), _pod_index(rv.name)
+    li, ri = lv.pod_index, rv.pod_index
     if li is None or ri is None or li == ri:
         if lv.creation_timestamp == rv.creation_timestamp:
             return lv.uid < rv.uid

@@ -244,10 +244,21 @@ def run_session(
     actions: Mapping[str, ActionBuilder] | None = None,
     node_search: NodeSearch | None = None,
     vectorised: bool | None = None,
+    clone: bool = True,
 ) -> SessionResult:
-    """Open a session, run the conf's actions in order, close it."""
+    """Open a session, run the conf's actions in order, close it.
+
+    ``clone=False`` schedules on ``snap`` itself (for a snapshot built for this session only).
+    """
     ssn = open_session(
-        snap, conf, uid=uid, now=now, plugins=plugins, node_search=node_search, vectorised=vectorised
+        snap,
+        conf,
+        uid=uid,
+        now=now,
+        plugins=plugins,
+        clone=clone,
+        node_search=node_search,
+        vectorised=vectorised,
     )
     registry = ACTIONS if actions is None else actions
     steps: list[Action] = []

@@ -77,12 +77,20 @@ class VectorSearch:
     """One job turn's node searches (the predicate error cache lives as long as this)."""
 
     def __init__(
-        self, ssn: Session, matrix: NodeMatrix, forms: VectorForms, cache_enabled: bool = True
+        self,
+        ssn: Session,
+        matrix: NodeMatrix,
+        forms: VectorForms,
+        cache_enabled: bool = True,
+        *,
+        resource_fit: bool = True,
     ) -> None:
         self.ssn = ssn
         self.matrix = matrix
         self.forms = forms
         self.cache_enabled = cache_enabled
+        # Off for backfill, whose tasks request nothing and whose predicate is the plugins' only.
+        self.resource_fit = resource_fit
         self.table = ErrorTable()
         self._cache: dict[str, GroupCache] = {}
         self._luts: dict[Resource, NDArray[np.int64]] = {}
@@ -101,7 +109,7 @@ class VectorSearch:
         use_cache = self.cache_enabled and bool(task.role)
         group = f"{task.job}/{task.role}"
         entry = self._cache.get(group) if use_cache else None
-        fit = mat.fit_mask(task.init_resreq)
+        fit = mat.fit_mask(task.init_resreq) if self.resource_fit else np.ones(total, dtype=np.bool_)
         cand = fit if entry is None else fit & entry.ok
         pmask = self.forms.predicate_mask(task)
         if pmask is not None:
@@ -274,12 +282,15 @@ def _forms(ssn: Session) -> VectorForms | None:
     return state.forms
 
 
-def vector_search(ssn: Session, cache_enabled: bool) -> VectorSearch | None:
-    """A search for one job turn, or None when the session runs the scalar reference."""
+def vector_search(ssn: Session, cache_enabled: bool, *, resource_fit: bool = True) -> VectorSearch | None:
+    """A search for one job turn, or None when the session runs the scalar reference.
+
+    Without ``resource_fit`` only the plugins' predicates filter (backfill's search).
+    """
     forms = _forms(ssn)
     if forms is None or ssn.vector is None:
         return None
-    return VectorSearch(ssn, ssn.vector.matrix, forms, cache_enabled)
+    return VectorSearch(ssn, ssn.vector.matrix, forms, cache_enabled, resource_fit=resource_fit)
 
 
 def vector_scores(

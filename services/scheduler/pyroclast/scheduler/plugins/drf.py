@@ -34,11 +34,14 @@ def share(allocated: float, total: float) -> float:
     return allocated / total
 
 
-def calculate_share(allocated: Resource, total: Resource) -> tuple[str, float]:
-    """(dominant resource, dominant share) over the resources ``total`` has."""
+def calculate_share(
+    allocated: Resource, total: Resource, names: list[str] | None = None
+) -> tuple[str, float]:
+    """(dominant resource, dominant share) over the resources ``total`` has (``names``:
+    ``total.names()`` when known)."""
     res = 0.0
     dominant = ""
-    for name in total.names():
+    for name in total.names() if names is None else names:
         s = share(allocated.get(name), total.get(name))
         if s > res:
             res = s
@@ -59,12 +62,17 @@ class DrfPlugin(Plugin):
     def __init__(self, arguments: Arguments | None = None) -> None:
         super().__init__(arguments)
         self.total = Resource()
+        self._total_names: tuple[Resource, list[str]] = (self.total, [])
         self.job_attrs: dict[str, DrfAttr] = {}
         self.hierarchy: HierarchicalDrf | None = None
 
     # -- pure parts -------------------------------------------------------------------
     def update_share(self, attr: DrfAttr) -> None:
-        attr.dominant_resource, attr.share = calculate_share(attr.allocated, self.total)
+        total, names = self._total_names
+        if total is not self.total:
+            total, names = self.total, self.total.names()
+            self._total_names = (total, names)
+        attr.dominant_resource, attr.share = calculate_share(attr.allocated, total, names)
 
     def open(self, total: Resource, jobs: dict[str, JobInfo]) -> None:
         self.total = total

@@ -14,9 +14,11 @@ The inter-pod affinity counts are computed once per task and cluster state (a co
 bumped by allocate/deallocate events invalidates them); placed pods are the session's
 node tasks, so tasks placed earlier in the session count, as Volcano's event handler
 makes them count. Existing pods' required anti-affinity is read only on the nodes that
-had such pods when the session opened (Volcano's per-session node list). The vector
-form (:mod:`.predicates_vector`) gives the same verdicts as masks; :meth:`statuses` is
-its oracle.
+had such pods when the session opened (Volcano's per-session node list); the plugin
+counts the pods with required anti-affinity on those nodes (recounting a node when such a
+pod moves on or off it), so a pod with no terms of its own skips the filter in O(1) when
+there are none. The vector form (:mod:`.predicates_vector`) gives the same verdicts as
+masks; :meth:`statuses` is its oracle.
 """
 
 from __future__ import annotations
@@ -67,21 +69,26 @@ class PredicatesPlugin(Plugin):
         self.pod_affinity = args.get_bool(POD_AFFINITY_ENABLE, True)
         self._version = 0
         self._inter_pod: dict[str, tuple[int, InterPodState]] = {}
-        self._placed_anti: tuple[int, bool] = (-1, False)
+        self._anti_on_node: dict[str, int] = {}
+        self._placed_anti = 0
         self._ssn: Session | None = None
         self.anti_nodes: set[str] | None = None
 
     def on_session_open(self, ssn: Session) -> None:
         self._ssn = ssn
-        self.anti_nodes = {
-            n.name
-            for n in ssn.nodes.values()
-            if any(required_anti_affinity_terms(t.pod) for t in n.tasks.values())
-        }
+        self._anti_on_node = {}
+        for n in ssn.nodes.values():
+            count = _anti_count(n)
+            if count:
+                self._anti_on_node[n.name] = count
+        anti_nodes = self.anti_nodes = set(self._anti_on_node)
+        self._placed_anti = sum(self._anti_on_node.values())
 
         def changed(event: Event) -> None:
-            del event
             self._version += 1
+            task = event.task
+            if task.node_name in anti_nodes and required_anti_affinity_terms(task.pod):
+                self._recount(task.node_name)
 
         ssn.add_event_handler(EventHandler(allocate=changed, deallocate=changed))
         ssn.add_pre_predicate_fn(self.name, self.pre_predicate)
@@ -116,21 +123,27 @@ class PredicatesPlugin(Plugin):
         self._inter_pod[task.uid] = (self._version, state)
         return state
 
+    @property
+    def version(self) -> int:
+        """Bumped by every allocation and deallocation event of the session."""
+        return self._version
+
+    def _recount(self, node_name: str) -> None:
+        """Recount one node's pods with required anti-affinity after one of them moved."""
+        node = self._ssn.nodes.get(node_name) if self._ssn is not None else None
+        count = _anti_count(node) if node is not None else 0
+        self._placed_anti += count - self._anti_on_node.get(node_name, 0)
+        self._anti_on_node[node_name] = count
+
+    def placed_anti_count(self) -> int:
+        """Pods with required anti-affinity on the nodes that had such pods at open."""
+        return self._placed_anti
+
     def needs_inter_pod(self, task: TaskInfo) -> bool:
         """Skip the filter (Kubernetes' pre-filter Skip) when nothing could fail it."""
         if required_affinity_terms(task.pod) or required_anti_affinity_terms(task.pod):
             return True
-        version, found = self._placed_anti
-        if version != self._version:
-            nodes = self._ssn.nodes.values() if self._ssn is not None else ()
-            found = any(
-                required_anti_affinity_terms(t.pod)
-                for n in nodes
-                if self.anti_nodes is None or n.name in self.anti_nodes
-                for t in n.tasks.values()
-            )
-            self._placed_anti = (self._version, found)
-        return found
+        return self._placed_anti > 0
 
     def statuses(self, task: TaskInfo, node: NodeInfo) -> list[Status]:
         """The failing statuses of ``task`` on ``node``, in Volcano's order and short-circuit."""
@@ -164,6 +177,10 @@ class PredicatesPlugin(Plugin):
         if not statuses:
             return None
         return FitError.of(task, node, *statuses)
+
+
+def _anti_count(node: NodeInfo) -> int:
+    return sum(1 for t in node.tasks.values() if required_anti_affinity_terms(t.pod))
 
 
 def _vector_form(plugin: PredicatesPlugin, ssn: Session, matrix: NodeMatrix) -> object:

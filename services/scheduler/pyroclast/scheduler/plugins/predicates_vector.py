@@ -6,7 +6,10 @@ pod's node selector, node affinity and tolerations; it is computed once per dist
 of those and reused (the tasks of a gang usually share it). The pod count is a vector
 comparison on the matrix's task counts. Host ports and inter-pod affinity, which depend
 on the placed pods, are checked per node by the scalar filters, only for pods that use
-them. Error codes come from :meth:`PredicatesPlugin.statuses`, the oracle of the mask.
+them. Error codes are built from the same parts: the pod-count failure, the stable
+filters' first failing status per node (kept with the stable mask), and the dynamic
+checks on the nodes the stable filters pass; :meth:`PredicatesPlugin.statuses` is the
+oracle of both.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from numpy.typing import NDArray
 
 from pyroclast.common.bus.messages import PodRecord
 from pyroclast.common.resources import PODS
-from pyroclast.scheduler.api import TaskInfo
+from pyroclast.scheduler.api import Status, StatusCode, TaskInfo
 from pyroclast.scheduler.framework.vector import BoolArray, IndexArray, NodeMatrix
 from pyroclast.scheduler.framework.vector_errors import ErrorTable
 from pyroclast.scheduler.plugins.predicate_checks import (
+    ERR_POD_NUMBER_EXCEEDED,
     check_inter_pod_affinity,
     check_node_affinity,
     check_node_ports,
@@ -35,6 +39,20 @@ if TYPE_CHECKING:
     from pyroclast.scheduler.plugins.predicates import PredicatesPlugin
 
 __all__ = ["PredicatesForm"]
+
+_POD_COUNT = Status(StatusCode.UNSCHEDULABLE, ERR_POD_NUMBER_EXCEEDED, "predicates")
+
+
+class _Stable:
+    """The stable filters' verdict for one pod shape: a fail mask and, per node, the index
+    of its first failing status in ``statuses`` (-1: passes)."""
+
+    __slots__ = ("fail", "first", "statuses")
+
+    def __init__(self, first: NDArray[np.int64], statuses: list[Status]) -> None:
+        self.first = first
+        self.statuses = statuses
+        self.fail: BoolArray = first >= 0
 
 
 class PredicatesForm:
@@ -49,31 +67,52 @@ class PredicatesForm:
             self.max_tasks: NDArray[np.int64] = matrix.allocatable[names.index(PODS)] // 1000
         else:
             self.max_tasks = np.zeros(len(matrix.nodes), dtype=np.int64)
-        self._stable: dict[bytes, BoolArray] = {}
+        self._stable_by_shape: dict[bytes, _Stable] = {}
+        # The last mask: it changes only with the placed pods, i.e. with the plugin's version.
+        self._last: tuple[str, int, BoolArray] | None = None
 
-    def _stable_fail(self, pod: PodRecord) -> BoolArray:
+    def _stable(self, pod: PodRecord) -> _Stable:
         aff = pod.affinity.node_affinity if pod.affinity is not None else None
         key = msgspec.json.encode((pod.node_selector, aff, pod.tolerations))
-        fail = self._stable.get(key)
-        if fail is None:
+        found = self._stable_by_shape.get(key)
+        if found is None:
             p = self.plugin
             checks = [check_node_unschedulable]
             if p.node_affinity:
                 checks.append(check_node_affinity)
             if p.taint_toleration:
                 checks.append(check_taint_toleration)
-            fail = np.array(
-                [any(c(pod, n.record) is not None for c in checks) for n in self.matrix.nodes], dtype=np.bool_
-            )
-            self._stable[key] = fail
-        return fail
+            statuses: list[Status] = []
+            index: dict[Status, int] = {}
+            first = np.full(len(self.matrix.nodes), -1, dtype=np.int64)
+            for i, n in enumerate(self.matrix.nodes):
+                for check in checks:
+                    st = check(pod, n.record)
+                    if st is not None:
+                        code = index.get(st)
+                        if code is None:
+                            code = index[st] = len(statuses)
+                            statuses.append(st)
+                        first[i] = code
+                        break
+            found = self._stable_by_shape[key] = _Stable(first, statuses)
+        return found
+
+    def _dynamic(self, task: TaskInfo) -> tuple[bool, bool]:
+        """Whether the host-port and the inter-pod filters have anything to check for ``task``."""
+        p = self.plugin
+        ports = p.node_ports and any(hp.port > 0 for hp in task.pod.host_ports)
+        return ports, p.pod_affinity and p.needs_inter_pod(task)
 
     def mask(self, task: TaskInfo) -> BoolArray:
+        """Nodes the task passes (read-only: kept until the next allocation event)."""
         m, p, pod = self.matrix, self.plugin, task.pod
+        last = self._last
+        if last is not None and last[0] == task.uid and last[1] == p.version:
+            return last[2]
         m.sync()
-        fail = self._stable_fail(pod) | (m.ntasks >= self.max_tasks)
-        dynamic_ports = p.node_ports and any(hp.port > 0 for hp in pod.host_ports)
-        dynamic_affinity = p.pod_affinity and p.needs_inter_pod(task)
+        fail = self._stable(pod).fail | (m.ntasks >= self.max_tasks)
+        dynamic_ports, dynamic_affinity = self._dynamic(task)
         if dynamic_ports or dynamic_affinity:
             state = p.inter_pod_state_for(task) if dynamic_affinity else None
             for i in np.flatnonzero(~fail).tolist():
@@ -82,14 +121,47 @@ class PredicatesForm:
                 affinity = check_inter_pod_affinity(state, node.record) if state is not None else None
                 fail[i] = ports is not None or affinity is not None
         out: BoolArray = ~fail
+        out.flags.writeable = False
+        self._last = (task.uid, p.version, out)
         return out
 
     def codes(self, task: TaskInfo, idx: IndexArray, table: ErrorTable) -> NDArray[np.int64]:
-        nodes = self.matrix.nodes
-        return np.array(
-            [
-                table.code(task.namespace, task.name, tuple(self.plugin.statuses(task, nodes[i])))
-                for i in idx.tolist()
-            ],
-            dtype=np.int64,
-        )
+        """The codes of the statuses :meth:`PredicatesPlugin.statuses` gives on nodes ``idx``."""
+        m, p, pod = self.matrix, self.plugin, task.pod
+        m.sync()
+        stable = self._stable(pod)
+        count = m.ntasks[idx] >= self.max_tasks[idx]
+        first = stable.first[idx]
+        out = np.empty(len(idx), dtype=np.int64)
+        # Nodes a stable filter rejects: the pod count (if it fails), then that filter.
+        hit = first >= 0
+        if hit.any():
+            combo = first[hit] * 2 + count[hit]
+            lut = np.full(2 * len(stable.statuses), -1, dtype=np.int64)
+            for c in np.flatnonzero(np.bincount(combo, minlength=len(lut))).tolist():
+                lut[c] = table.status_code(((_POD_COUNT,) if c & 1 else ()) + (stable.statuses[c >> 1],))
+            out[hit] = lut[combo]
+        rest = ~hit
+        if not rest.any():
+            return out
+        dynamic_ports, dynamic_affinity = self._dynamic(task)
+        if not (dynamic_ports or dynamic_affinity):
+            counted = table.status_code((_POD_COUNT,))
+            counts = count[rest]
+            out[rest] = counted if counts.all() else np.where(counts, counted, table.status_code(()))
+            return out
+        state = p.inter_pod_state_for(task) if dynamic_affinity else None
+        nodes = m.nodes
+        for j in np.flatnonzero(rest).tolist():
+            node = nodes[int(idx[j])]
+            statuses: list[Status] = [_POD_COUNT] if count[j] else []
+            if dynamic_ports:
+                st = check_node_ports(pod, (t.pod for t in node.tasks.values()))
+                if st is not None:
+                    statuses.append(st)
+            if state is not None:
+                st = check_inter_pod_affinity(state, node.record)
+                if st is not None:
+                    statuses.append(st)
+            out[j] = table.status_code(tuple(statuses))
+        return out

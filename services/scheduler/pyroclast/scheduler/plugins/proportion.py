@@ -157,6 +157,14 @@ class ProportionPlugin(Plugin):
         self.attrs: dict[str, QueueAttr] = {}
         self.queues: dict[str, QueueInfo] = {}
         self.jobs: dict[str, JobInfo] = {}
+        self._requests: dict[str, tuple[Resource, FRes]] = {}
+
+    def request_of(self, task: TaskInfo) -> FRes:
+        """``FRes.of(task.resreq)``, converted once per task and request."""
+        cached = self._requests.get(task.uid)
+        if cached is None or cached[0] is not task.resreq:
+            cached = self._requests[task.uid] = (task.resreq, FRes.of(task.resreq))
+        return cached[1]
 
     def open(self, total: Resource, queues: dict[str, QueueInfo], jobs: dict[str, JobInfo]) -> None:
         self.queues, self.jobs = queues, jobs
@@ -187,7 +195,7 @@ class ProportionPlugin(Plugin):
             return False
         total_req = FRes()
         for task in candidates:
-            total_req = total_req.add(FRes.of(task.resreq))
+            total_req = total_req.add(self.request_of(task))
         return not attr.allocated.add(total_req).exceeding(attr.deserved, total_req)
 
     def allocatable(self, queue: QueueInfo, task: TaskInfo) -> bool:
@@ -230,9 +238,9 @@ class ProportionPlugin(Plugin):
         if attr is None:
             return
         if sign > 0:
-            attr.allocated = attr.allocated.add(FRes.of(event.task.resreq))
+            attr.allocated = attr.allocated.add(self.request_of(event.task))
         else:
-            attr.allocated = attr.allocated.sub(FRes.of(event.task.resreq))
+            attr.allocated = attr.allocated.sub(self.request_of(event.task))
         attr.update_share()
 
     # -- session ------------------------------------------------------------------------

@@ -101,7 +101,10 @@ class SessionLoop:
             snap = self.cache.snapshot()
             self.metrics.set_cache_sizes(self.cache.sizes())
             conf = self._conf()
-            result = await asyncio.to_thread(run_session, snap, conf, uid=uid, node_search=self.node_search)
+            # The snapshot is built for this session alone: no need for the session to clone it.
+            result = await asyncio.to_thread(
+                run_session, snap, conf, uid=uid, node_search=self.node_search, clone=False
+            )
         except Exception as err:
             self.failures += 1
             self.metrics.sessions.labels(result="error").inc()
