@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-
-from pyroclast.sandbox.state import pid_alive
+from e2e_support import detached_sandbox, kubectl_binary, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(150)]
 
@@ -64,49 +60,6 @@ spec:
 """
 
 
-def pyroclast(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pyroclast.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def kubectl_binary() -> str:
-    beside = Path(sys.executable).parent / "kubectl"
-    found = str(beside) if beside.exists() else shutil.which("kubectl")
-    if found is None:
-        pytest.skip("kubectl is not installed")
-    return found
-
-
-def wait_for(probe: Callable[[], Any], within: float, what: str) -> Any:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {within}s waiting for {what}")
-
-
-def process_groups_alive(pgids: set[int]) -> list[int]:
-    """Pids of live (non-zombie) processes whose process group is one of ``pgids``."""
-    alive = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) in pgids and fields[0] != "Z":
-            alive.append(int(entry.name))
-    return alive
-
-
 @dataclass
 class Sandbox:
     data_dir: Path
@@ -146,19 +99,8 @@ class Sandbox:
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     data_dir = tmp_path_factory.mktemp("e2e-vcjob") / "sandbox"
-    up = pyroclast("sandbox", "up", "--detach", "--data-dir", str(data_dir))
-    if up.returncode != 0:
-        pyroclast("sandbox", "down", "--data-dir", str(data_dir), timeout=60)
-        pytest.fail(f"sandbox up failed: {up.stdout}{up.stderr}")
-    try:
-        yield Sandbox(data_dir, data_dir / "kubeconfig", kubectl_binary())
-    finally:
-        state = json.loads((data_dir / "run" / "state.json").read_text())
-        pids = {p["pid"] for p in state["processes"] if p["pid"]} | {state["supervisor_pid"]}
-        down = pyroclast("sandbox", "down", "--data-dir", str(data_dir), timeout=60)
-    assert down.returncode == 0, down.stdout + down.stderr
-    wait_for(lambda: not [pid for pid in pids if pid_alive(pid)], 10, "every sandbox process to be gone")
-    wait_for(lambda: not process_groups_alive(pids), 10, "every child's process group to be gone")
+    with detached_sandbox(data_dir) as kubeconfig:
+        yield Sandbox(data_dir, kubeconfig, kubectl_binary())
 
 
 def test_the_services_are_up_and_the_default_queue_is_open(sandbox: Sandbox) -> None:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e_support import kubectl_binary, process_groups_alive, pyroclast, wait_for
 
 from pyroclast.sandbox.state import pid_alive
 
@@ -30,40 +29,6 @@ spec:
     image: busybox
     command: ["sh", "-c", "echo hello; sleep 2; exit 0"]
 """
-
-
-def pyroclast(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pyroclast.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def kubectl_binary() -> str:
-    beside = Path(sys.executable).parent / "kubectl"
-    found = str(beside) if beside.exists() else shutil.which("kubectl")
-    if found is None:
-        pytest.skip("kubectl is not installed")
-    return found
-
-
-def process_groups_alive(pgids: set[int]) -> list[int]:
-    """Pids of live (non-zombie) processes whose process group is one of ``pgids``."""
-    alive = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        state, pgid = fields[0], int(fields[2])
-        if pgid in pgids and state != "Z":
-            alive.append(int(entry.name))
-    return alive
 
 
 @pytest.fixture
@@ -160,15 +125,6 @@ def test_ctrl_c_in_the_foreground_stops_everything(tmp_path: Path) -> None:
             up.kill()
             up.wait(10)
             pyroclast("sandbox", "down", "--data-dir", str(data_dir), timeout=60)
-
-
-def wait_for(probe: Callable[[], bool], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if probe():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {within}s waiting for {what}")
 
 
 def _status(data_dir: Path) -> str | None:

@@ -1,0 +1,85 @@
+"""Helpers the end-to-end tests share: run `pyroclast`, find kubectl, wait, check processes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyroclast.sandbox.state import pid_alive
+
+
+def pyroclast(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the `pyroclast` command of this interpreter's installation."""
+    return subprocess.run(
+        [sys.executable, "-m", "pyroclast.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def kubectl_binary() -> str:
+    """The kubectl beside this interpreter (the venv's), else on the PATH; skip if none."""
+    beside = Path(sys.executable).parent / "kubectl"
+    found = str(beside) if beside.exists() else shutil.which("kubectl")
+    if found is None:
+        pytest.skip("kubectl is not installed")
+    return found
+
+
+def wait_for(
+    probe: Callable[[], Any], within: float, what: str, last: Callable[[], Any] | None = None
+) -> Any:
+    """Poll ``probe`` until it returns something truthy; fail naming ``what`` (and ``last()``)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        result = probe()
+        if result:
+            return result
+        time.sleep(0.2)
+    seen = f"; last seen: {last()}" if last is not None else ""
+    raise AssertionError(f"timed out after {within}s waiting for {what}{seen}")
+
+
+def process_groups_alive(pgids: set[int]) -> list[int]:
+    """Pids of live (non-zombie) processes whose process group is one of ``pgids``."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) in pgids and fields[0] != "Z":
+            alive.append(int(entry.name))
+    return alive
+
+
+@contextmanager
+def detached_sandbox(data_dir: Path, *options: str) -> Iterator[Path]:
+    """`pyroclast sandbox up --detach` in ``data_dir``; on exit `down`, then check that no
+    sandbox process and no child's process group is left. Yields the kubeconfig path."""
+    up = pyroclast("sandbox", "up", "--detach", "--data-dir", str(data_dir), *options)
+    if up.returncode != 0:
+        pyroclast("sandbox", "down", "--data-dir", str(data_dir), timeout=60)
+        pytest.fail(f"sandbox up failed: {up.stdout}{up.stderr}")
+    try:
+        yield data_dir / "kubeconfig"
+    finally:
+        state = json.loads((data_dir / "run" / "state.json").read_text())
+        pids = {p["pid"] for p in state["processes"] if p["pid"]} | {state["supervisor_pid"]}
+        down = pyroclast("sandbox", "down", "--data-dir", str(data_dir), timeout=60)
+    assert down.returncode == 0, down.stdout + down.stderr
+    wait_for(lambda: not [pid for pid in pids if pid_alive(pid)], 10, "every sandbox process to be gone")
+    wait_for(lambda: not process_groups_alive(pids), 10, "every child's process group to be gone")
