@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from pyroclast.sandbox.state import pid_alive
 
@@ -83,3 +86,42 @@ def detached_sandbox(data_dir: Path, *options: str) -> Iterator[Path]:
     assert down.returncode == 0, down.stdout + down.stderr
     wait_for(lambda: not [pid for pid in pids if pid_alive(pid)], 10, "every sandbox process to be gone")
     wait_for(lambda: not process_groups_alive(pids), 10, "every child's process group to be gone")
+
+
+@dataclass
+class Sandbox:
+    """A running sandbox seen through the real kubectl."""
+
+    data_dir: Path
+    kubeconfig: Path
+    kubectl_path: str
+
+    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.kubectl_path, "--kubeconfig", str(self.kubeconfig), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+            env={**os.environ, "HOME": str(self.data_dir)},
+        )
+
+    def kubectl(self, *args: str, stdin: str | None = None) -> str:
+        result = self.run(*args, stdin=stdin)
+        assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
+        return result.stdout
+
+    def apply(self, *objects: dict[str, Any]) -> None:
+        self.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(objects))
+
+    def get(self, *args: str) -> Any:
+        return json.loads(self.kubectl("get", *args, "-o", "json"))
+
+    def podgroup_of(self, job: str) -> dict[str, Any] | None:
+        """The PodGroup owned by the Volcano Job ``job``, if any."""
+        for pg in self.get("podgroups").get("items") or []:
+            owners = pg["metadata"].get("ownerReferences") or []
+            if any(o.get("kind") == "Job" and o.get("name") == job for o in owners):
+                return dict(pg)
+        return None

@@ -22,16 +22,11 @@ projection follows Volcano.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+import e2e_support
 import pytest
-import yaml
 from e2e_support import detached_sandbox, kubectl_binary, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(180)]
@@ -86,47 +81,13 @@ def job(
     }
 
 
-@dataclass
-class Sandbox:
-    data_dir: Path
-    kubeconfig: Path
-    kubectl_path: str
-
-    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [self.kubectl_path, "--kubeconfig", str(self.kubeconfig), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=False,
-            env={**os.environ, "HOME": str(self.data_dir)},
-        )
-
-    def kubectl(self, *args: str, stdin: str | None = None) -> str:
-        result = self.run(*args, stdin=stdin)
-        assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
-        return result.stdout
-
-    def apply(self, *objects: dict[str, Any]) -> None:
-        self.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(objects))
-
-    def get(self, *args: str) -> Any:
-        return json.loads(self.kubectl("get", *args, "-o", "json"))
-
+class Sandbox(e2e_support.Sandbox):
     def pods(self, job_name: str | None = None) -> list[dict[str, Any]]:
         selector = f"{JOB_NAME}={job_name}" if job_name else JOB_NAME
         return list(self.get("pods", "-l", selector).get("items") or [])
 
     def running(self, job_name: str) -> list[dict[str, Any]]:
         return [p for p in self.pods(job_name) if phase(p) == "Running"]
-
-    def podgroup_of(self, job_name: str) -> dict[str, Any] | None:
-        for pg in self.get("podgroups").get("items") or []:
-            owners = pg["metadata"].get("ownerReferences") or []
-            if any(o.get("kind") == "Job" and o.get("name") == job_name for o in owners):
-                return dict(pg)
-        return None
 
     def podgroup_phase(self, job_name: str) -> str:
         return str(((self.podgroup_of(job_name) or {}).get("status") or {}).get("phase") or "")

@@ -9,13 +9,11 @@ with Volcano's messages; `pyroclast sandbox down` leaves no process behind.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import e2e_support
 import pytest
 import yaml
 from e2e_support import detached_sandbox, kubectl_binary, wait_for
@@ -60,40 +58,9 @@ spec:
 """
 
 
-@dataclass
-class Sandbox:
-    data_dir: Path
-    kubeconfig: Path
-    kubectl_path: str
-
-    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [self.kubectl_path, "--kubeconfig", str(self.kubeconfig), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=False,
-            env={**os.environ, "HOME": str(self.data_dir)},
-        )
-
-    def kubectl(self, *args: str, stdin: str | None = None) -> str:
-        result = self.run(*args, stdin=stdin)
-        assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
-        return result.stdout
-
-    def get(self, *args: str) -> Any:
-        return json.loads(self.kubectl("get", *args, "-o", "json"))
-
+class Sandbox(e2e_support.Sandbox):
     def job_phase(self, name: str) -> str:
         return str(((self.get("vcjob", name).get("status") or {}).get("state") or {}).get("phase") or "")
-
-    def podgroup_of(self, job: str) -> dict[str, Any] | None:
-        for pg in self.get("podgroups").get("items") or []:
-            owners = pg["metadata"].get("ownerReferences") or []
-            if any(o.get("kind") == "Job" and o.get("name") == job for o in owners):
-                return dict(pg)
-        return None
 
 
 @pytest.fixture(scope="module")
