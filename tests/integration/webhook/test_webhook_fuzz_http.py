@@ -77,7 +77,7 @@ def client(nats_server: NatsServer, tmp_path_factory: pytest.TempPathFactory) ->
         prefix,
         QueueRecord(name="default"),
         QueueRecord(name="root", reclaimable=False),
-        QueueRecord(name="p", parent="root", capability={"cpu": "4"}),
+        QueueRecord(name="p", parent="root", capability={"cpu": 4000}),
         QueueRecord(name="c", parent="p"),
     )
     config = workdir / "webhook.json"
