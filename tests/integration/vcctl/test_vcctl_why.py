@@ -152,7 +152,7 @@ def test_queue_capability_reached(vc: Vc, cluster: ApiServerHandle, nats_server:
     )  # fmt: skip
     lines = why(vc, nats_server, names, "small").splitlines()
     assert lines[0].endswith("queue q-full).")
-    assert lines[1] == "Why: queue q-full at capability cpu 8/8"
+    assert lines[1] == "Why: queue q-full at capability cpu 8/8 used, gang needs 2"
 
 
 def test_node_selector_matches_nothing(vc: Vc, cluster: ApiServerHandle, nats_server: NatsServer) -> None:

@@ -96,3 +96,17 @@ def test_file_errors(tmp_path: Path) -> None:
     listy.write_text("- 1\n")
     with pytest.raises(ConfigError, match=r"must hold a mapping"):
         build_config(listy, Flags())
+
+
+def test_the_scheduler_conf_comes_from_the_file_or_the_flag(tmp_path: Path) -> None:
+    path = tmp_path / "sandbox.yaml"
+    path.write_text("schedulerConf: /etc/volcano/scheduler.conf\n")
+    assert build_config(path, Flags()).scheduler_conf == Path("/etc/volcano/scheduler.conf")
+    flagged = build_config(path, Flags(scheduler_conf="mine.conf"))
+    assert flagged.scheduler_conf == Path("mine.conf")
+    assert parse_document(flagged.to_document()) == flagged
+    assert "schedulerConf" not in build_config(None, Flags()).to_document()
+    with pytest.raises(ConfigError, match=r"^schedulerConf: must be a path$"):
+        parse_document({"schedulerConf": 3})
+    with pytest.raises(ConfigError, match=r"^--scheduler-conf: must not be empty$"):
+        build_config(None, Flags(scheduler_conf=" "))

@@ -85,3 +85,18 @@ def test_status_and_down_without_a_sandbox(tmp_path: Path, capsys: pytest.Captur
     assert main(["down", "--data-dir", str(tmp_path)]) == 0
     assert main(["logs", "--data-dir", str(tmp_path)]) == 1
     assert "nothing to stop" in capsys.readouterr().out
+
+
+def test_a_scheduler_conf_that_cannot_be_used_is_refused_up_front(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere.conf"
+    assert main(["up", "--scheduler-conf", str(missing), "--data-dir", str(tmp_path)]) == 2
+    assert f"--scheduler-conf: {str(missing)!r} is not a file" in capsys.readouterr().err
+    bad = tmp_path / "bad.conf"
+    bad.write_text('actions: "enqueue, allocate"\ntiers:\n- plugins:\n  - name: frobnicate\n')
+    assert main(["up", "--scheduler-conf", str(bad), "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith(f"pyroclast sandbox: error: --scheduler-conf: {str(bad)!r}: ")
+    assert "frobnicate" in err

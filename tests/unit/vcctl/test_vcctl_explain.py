@@ -51,13 +51,22 @@ def test_node_selector_matching_nothing() -> None:
 
 def test_queue_capability_and_state() -> None:
     queue = QueueFacts("q1", capability={"cpu": 8000}, allocated={"cpu": 8000})
-    assert queue_phrase(queue, {"cpu": 1000}) == "queue q1 at capability cpu 8/8"
+    assert queue_phrase(queue, {"cpu": 1000}) == "queue q1 at capability cpu 8/8 used, gang needs 1"
+    empty = QueueFacts("q2", capability={"cpu": 2000, "memory": 2**30})
+    assert queue_phrase(empty, {"cpu": 3000, "memory": 2**31}) == (
+        "queue q2 at capability cpu 0/2 used, gang needs 3 and memory 0/1Gi used, gang needs 2Gi"
+    )
     assert queue_phrase(queue, {}) == ""
     assert queue_phrase(QueueFacts("q1", state="Closed"), {}) == "queue q1 is Closed and admits no new jobs"
     fits = analyse([PodNeed("w", {"cpu": 1000})], nodes(1), needed=1)
-    assert summary(fits, queue=queue, request={"cpu": 1000}) == "queue q1 at capability cpu 8/8"
+    assert (
+        summary(fits, queue=queue, request={"cpu": 1000})
+        == "queue q1 at capability cpu 8/8 used, gang needs 1"
+    )
     both = analyse([PodNeed("w", {"cpu": 9000})], nodes(1), needed=1)
-    assert summary(both, queue=queue, request={"cpu": 9000}).endswith("; queue q1 at capability cpu 8/8")
+    assert summary(both, queue=queue, request={"cpu": 9000}).endswith(
+        "; queue q1 at capability cpu 8/8 used, gang needs 9"
+    )
 
 
 def test_no_nodes_and_nothing_wrong() -> None:
@@ -74,4 +83,32 @@ def test_scheduler_view_differs_from_the_api_servers() -> None:
     analysis = analyse([PodNeed("w", {"cpu": 1000})], nodes(2), needed=1)
     assert summary(analysis, node_reasons={"Insufficient cpu": 2}) == (
         "gang needs 1 pod; the scheduler found 2 nodes lack cpu"
+    )
+
+
+def test_why_says_when_the_scheduler_has_not_enqueued_the_podgroup() -> None:
+    from pyroclast.cli.vc import bus
+    from pyroclast.cli.vc.why import report
+
+    job = {
+        "metadata": {"namespace": "default", "name": "capped", "uid": "u1"},
+        "spec": {"minAvailable": 3, "queue": "small", "tasks": [
+            {"name": "worker", "replicas": 3,
+             "template": {"spec": {"containers": [{"resources": {"requests": {"cpu": "1"}}}]}}},
+        ]},
+        "status": {"state": {"phase": "Pending"}},
+    }  # fmt: skip
+    pg = {
+        "metadata": {"name": "capped-u1"},
+        "spec": {"minMember": 3, "queue": "small"},
+        "status": {"phase": "Pending"},
+    }
+    queue = QueueFacts("small", capability={"cpu": 2000})
+    text = report(job, pg, None, bus.NO_EXPLANATION, [], nodes(3), queue, [])
+    lines = text.splitlines()
+    assert lines[1] == "Why: queue small at capability cpu 0/2 used, gang needs 3"
+    assert lines[2].startswith("Note: the scheduler has not enqueued the PodGroup (Pending, not Inqueue)")
+    inqueue = {**pg, "status": {"phase": "Inqueue"}}
+    assert f"Note: {bus.NO_EXPLANATION}" in report(
+        job, inqueue, None, bus.NO_EXPLANATION, [], nodes(3), queue, []
     )

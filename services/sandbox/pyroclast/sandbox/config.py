@@ -9,6 +9,7 @@ like this; every key is optional::
     natsPort: 0
     natsMonitorPort: 0
     crdsDir: deploy/crds
+    schedulerConf: ./volcano-scheduler.conf   # the scheduler's conf (default: Volcano's)
     nodes:                # one pool (a mapping) or several (a list of mappings)
       - name: cpu         # nodes are named cpu-0, cpu-1, ...
         count: 2
@@ -115,6 +116,9 @@ class SandboxConfig:
     nats_port: int = 0
     nats_monitor_port: int = 0
     crds_dir: Path | None = None
+    scheduler_conf: Path | None = None
+    """The scheduler's ``volcano-scheduler.conf``; ``None``: Volcano's default conf. The
+    scheduler reloads it when the file changes."""
     pools: tuple[NodePool, ...] = (NodePool(),)
     timing: Timing = Timing()
 
@@ -138,6 +142,7 @@ class SandboxConfig:
             "natsPort": self.nats_port,
             "natsMonitorPort": self.nats_monitor_port,
             **({"crdsDir": str(self.crds_dir)} if self.crds_dir else {}),
+            **({"schedulerConf": str(self.scheduler_conf)} if self.scheduler_conf else {}),
             "nodes": [
                 {
                     "name": pool.name,
@@ -180,6 +185,7 @@ class Flags:
     api_port: int | None = None
     nats_port: int | None = None
     crds_dir: str | None = None
+    scheduler_conf: str | None = None
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -191,6 +197,7 @@ _TOP_KEYS = {
     "natsPort",
     "natsMonitorPort",
     "crdsDir",
+    "schedulerConf",
     "nodes",
     "kubelet",
     "controllers",
@@ -242,6 +249,9 @@ def parse_document(document: dict[str, Any]) -> SandboxConfig:
     crds = document.get("crdsDir")
     if crds is not None and not isinstance(crds, str):
         raise ConfigError("crdsDir", "must be a path")
+    scheduler_conf = document.get("schedulerConf")
+    if scheduler_conf is not None and not isinstance(scheduler_conf, str):
+        raise ConfigError("schedulerConf", "must be a path")
     pools = _pools(document.get("nodes"))
     timing = _timing(document.get("kubelet"), document.get("controllers"))
     config = SandboxConfig(
@@ -251,6 +261,7 @@ def parse_document(document: dict[str, Any]) -> SandboxConfig:
         nats_port=nats_port,
         nats_monitor_port=nats_monitor_port,
         crds_dir=Path(crds) if crds else None,
+        scheduler_conf=Path(scheduler_conf) if scheduler_conf else None,
         pools=pools,
         timing=timing,
     )
@@ -267,6 +278,10 @@ def build_config(config_file: Path | None, flags: Flags) -> SandboxConfig:
         config = replace(config, data_dir=Path(flags.data_dir))
     if flags.crds_dir is not None:
         config = replace(config, crds_dir=Path(flags.crds_dir))
+    if flags.scheduler_conf is not None:
+        if not flags.scheduler_conf.strip():
+            raise ConfigError("--scheduler-conf", "must not be empty")
+        config = replace(config, scheduler_conf=Path(flags.scheduler_conf))
     if flags.api_port is not None:
         config = replace(config, api_port=_check_port_value(flags.api_port, "--api-port"))
     if flags.nats_port is not None:

@@ -2,7 +2,7 @@
 
     pyroclast sandbox up [--nodes N] [--node-cpu Q] [--node-memory Q] [--node-gpus N]
                          [--node-pods N] [--data-dir DIR] [--config FILE] [--crds DIR]
-                         [--foreground | --detach]
+                         [--scheduler-conf FILE] [--foreground | --detach]
     pyroclast sandbox down [--data-dir DIR]
     pyroclast sandbox status [--data-dir DIR]
     pyroclast sandbox logs [SERVICE] [--data-dir DIR] [--follow] [--tail N]
@@ -64,6 +64,10 @@ def _parser() -> ArgumentParser:
     up.add_argument("--api-port", type=int, help="API server port (default: a free one)")
     up.add_argument("--nats-port", type=int, help="NATS port (default: a free one)")
     up.add_argument("--crds", help="folder of CRD manifests to install (default: the repo's deploy/crds)")
+    up.add_argument(
+        "--scheduler-conf",
+        help="the scheduler's volcano-scheduler.conf (default: Volcano's); reloaded when it changes",
+    )
     mode = up.add_mutually_exclusive_group()
     mode.add_argument("--foreground", dest="detach", action="store_false", help="run until Ctrl-C (default)")
     mode.add_argument(
@@ -101,12 +105,20 @@ def main(argv: list[str]) -> int:
                     api_port=args.api_port,
                     nats_port=args.nats_port,
                     crds_dir=args.crds,
+                    scheduler_conf=args.scheduler_conf,
                 ),
             )
             if args.crds is not None and not Path(args.crds).is_dir():
                 raise ConfigError("--crds", f"{args.crds!r} is not a folder")
             if config.crds_dir is not None:  # the detached supervisor runs from the data dir
                 config = replace(config, crds_dir=config.crds_dir.resolve())
+            if config.scheduler_conf is not None:
+                where = "--scheduler-conf" if args.scheduler_conf is not None else "schedulerConf"
+                if not config.scheduler_conf.is_file():
+                    raise ConfigError(where, f"{str(config.scheduler_conf)!r} is not a file")
+                conf_path = config.scheduler_conf.resolve()
+                _check_scheduler_conf(conf_path, where)
+                config = replace(config, scheduler_conf=conf_path)
     except (UsageError, ConfigError) as exc:
         _error(f"{PROG}: error: {exc}")
         return 2
@@ -120,6 +132,18 @@ def main(argv: list[str]) -> int:
         return _logs(data_dir, args.service, args.follow, args.tail, console)
     except KeyboardInterrupt:
         return 130
+
+
+def _check_scheduler_conf(path: Path, where: str) -> None:
+    """Refuse a scheduler conf the scheduler could not use (it would fall back to the default)."""
+    try:
+        from pyroclast.scheduler.conf import ConfError, parse_conf
+    except ImportError:  # the scheduler is not installed: nothing reads the conf
+        return
+    try:
+        parse_conf(path.read_text(encoding="utf-8"))
+    except (OSError, ConfError) as exc:
+        raise ConfigError(where, f"{str(path)!r}: {exc}") from exc
 
 
 def _error(message: str) -> None:

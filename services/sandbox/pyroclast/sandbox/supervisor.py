@@ -248,6 +248,9 @@ class Supervisor:
                 # One replica, restarted by the supervisor: no lease to wait for after a crash,
                 # and ready means leading (the default queue exists and is published).
                 child.env.update(PYROCLAST_LEADER_ELECT="false")
+            if name == "scheduler" and self.config.scheduler_conf is not None:
+                # The scheduler reads (and re-reads on change) this volcano-scheduler.conf.
+                child.env.update(PYROCLAST_CONF=str(self.config.scheduler_conf.resolve()))
             if name == "webhook":
                 # Local only, on a free port, its CA kept with the sandbox; the API server calls
                 # it at https://127.0.0.1:<port>.

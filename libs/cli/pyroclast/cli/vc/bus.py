@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pyroclast.common.bus.names import BusNames
 
 DEFAULT_SERVERS = "nats://127.0.0.1:4222"
+NO_EXPLANATION = "the scheduler has written no explanation for this job"
 CONNECT_TIMEOUT = 2.0
 REQUEST_TIMEOUT = 3.0
 
@@ -102,5 +103,5 @@ async def explanation(
     finally:
         await close(nc)
     if found is None:
-        return None, "the scheduler has written no explanation for this job"
+        return None, NO_EXPLANATION
     return found[0], ""

@@ -4,7 +4,7 @@
 first) to count how many fit and why the others do not; :func:`summary` joins that with the
 scheduler's :class:`ExplanationRecord` (when there is one) and the queue's capability into
 one line such as ``gang needs 4 pods, 2 fit: 2 nodes lack cpu (need 4, best node has 3);
-queue q1 at capability cpu 8/8``. Amounts are canonical integers (cpu in millicores,
+queue q1 at capability cpu 8/8 used, gang needs 1``. Amounts are canonical integers (cpu in millicores,
 memory in bytes, other resources in milli-units).
 """
 
@@ -156,7 +156,8 @@ def node_phrases(analysis: Analysis, node_reasons: dict[str, int] | None = None)
 
 
 def queue_phrase(queue: QueueFacts | None, request: dict[str, int]) -> str:
-    """``queue q1 at capability cpu 8/8`` when the job's request does not fit the queue."""
+    """``queue q1 at capability cpu 8/8 used, gang needs 1`` when the job's request does not fit
+    what the queue's capability leaves."""
     if queue is None:
         return ""
     if queue.state and queue.state != "Open":
@@ -166,10 +167,13 @@ def queue_phrase(queue: QueueFacts | None, request: dict[str, int]) -> str:
         cap = queue.capability[resource]
         used = queue.allocated.get(resource, 0)
         if used + request.get(resource, 0) > cap:
-            full.append(f"{resource} {amount(resource, used)}/{amount(resource, cap)}")
+            need = amount(resource, request.get(resource, 0))
+            full.append(
+                f"{resource} {amount(resource, used)}/{amount(resource, cap)} used, gang needs {need}"
+            )
     if not full:
         return ""
-    return f"queue {queue.name} at capability {', '.join(full)}"
+    return f"queue {queue.name} at capability {' and '.join(full)}"
 
 
 def summary(

@@ -228,6 +228,13 @@ def report(
         request=gang_request(pg, waiting, needed),
     )
     lines.append("Why: " + (text or "no reason found yet: the scheduler has not reported on this job"))
+    if nats_note == bus.NO_EXPLANATION and pg_phase == "Pending" and not pods:
+        # Volcano's enqueue action has not admitted the PodGroup: the scheduler explains only
+        # the jobs it tried to place, and the job controller creates no pod before Inqueue.
+        nats_note = (
+            "the scheduler has not enqueued the PodGroup (Pending, not Inqueue): it waits until "
+            "its minResources fit the queue and the cluster, and no pod is created before"
+        )
     if nats_note:
         lines.append(f"Note: {nats_note}")
     if pg is None:
