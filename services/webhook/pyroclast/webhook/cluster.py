@@ -9,7 +9,7 @@ annotations are reported as unknown.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from nats.aio.client import Client
 
@@ -21,6 +21,7 @@ from pyroclast.common.logging import get_logger
 from pyroclast.common.models import ObjectMeta, Queue
 from pyroclast.common.models.scheduling import Guarantee, QueueSpec, QueueStatus
 from pyroclast.common.resources import format_amount
+from pyroclast.webhook.admission.request import children_by_parent
 
 log = get_logger(__name__)
 
@@ -54,6 +55,9 @@ class QueueCache:
 
     def __init__(self) -> None:
         self._queues: dict[str, Queue] = {}
+        self._children: dict[str, tuple[Queue, ...]] | None = None
+        """Queues by parent, built on first use after a change (`children` is asked on every job
+        validation, queue changes are rare)."""
         self.synced = asyncio.Event()
         """Set once the initial records have all been applied."""
 
@@ -74,19 +78,29 @@ class QueueCache:
     def namespace_annotations(self, name: str) -> Mapping[str, str] | None:
         return None
 
+    def children(self, parent: str) -> Sequence[Queue]:
+        if self._children is None:
+            self._children = children_by_parent(self._queues.values())
+        return self._children.get(parent, ())
+
+    def _swap(self, queues: dict[str, Queue]) -> None:
+        self._queues, self._children = queues, None
+
     def apply(self, event: WatchEvent[QueueRecord]) -> None:
         """Apply one watch event."""
         if event.op is WatchOp.PUT and event.record is not None:
             self._queues[event.key] = queue_from_record(event.record)
+            self._children = None
         elif event.op is WatchOp.DELETE:
             self._queues.pop(event.key, None)
+            self._children = None
         elif event.op is WatchOp.SYNCED and not self.synced.is_set():
             log.info("queue cache synced", queues=len(self._queues), revision=event.revision)
             self.synced.set()
 
     def replace(self, records: Iterable[QueueRecord]) -> None:
         """Set the whole content at once and mark the cache synced (tests and snapshots)."""
-        self._queues = {record.ref: queue_from_record(record) for record in records}
+        self._swap({record.ref: queue_from_record(record) for record in records})
         self.synced.set()
 
     async def follow(
@@ -112,7 +126,8 @@ class QueueCache:
                             if event.op is WatchOp.PUT and event.record is not None:
                                 fresh[event.key] = queue_from_record(event.record)
                             elif event.op is WatchOp.SYNCED:
-                                self._queues, fresh = fresh, None
+                                self._swap(fresh)
+                                fresh = None
                             continue
                         self.apply(event)
             except StopAsyncIteration:

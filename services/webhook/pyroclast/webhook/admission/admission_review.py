@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import msgspec
 
 from pyroclast.common.models import ManifestError
 from pyroclast.webhook.admission.registry import BY_PATH, Rule, decode, decode_denial
@@ -21,7 +23,7 @@ from pyroclast.webhook.admission.request import (
     ClusterView,
     Operation,
 )
-from pyroclast.webhook.admission.verdict import Verdict
+from pyroclast.webhook.admission.verdict import PatchOp, Verdict
 
 _VERSIONS = {
     "batch.volcano.sh": "v1alpha1",
@@ -31,15 +33,27 @@ _VERSIONS = {
 }
 
 
+_ENCODE = msgspec.json.Encoder().encode
+
+
+def _patch_json(patch: Sequence[PatchOp]) -> bytes:
+    """Compact JSON of ``patch``, non-ASCII characters escaped (as ``json.dumps`` writes it)."""
+    try:
+        text = _ENCODE(patch)
+    except Exception:  # not encodable by msgspec (a huge int, ...): json.dumps decides
+        text = b""
+    if text and text.isascii():
+        return text
+    return json.dumps(list(patch), separators=(",", ":")).encode()
+
+
 def response(uid: str, verdict: Verdict) -> dict[str, Any]:
     """The AdmissionReview answering request ``uid`` with ``verdict``."""
     body: dict[str, Any] = {"uid": uid, "allowed": verdict.allowed}
     if not verdict.allowed:
         body["status"] = {"metadata": {}, "message": verdict.message}
     elif verdict.patch:
-        body["patch"] = base64.b64encode(
-            json.dumps(list(verdict.patch), separators=(",", ":")).encode()
-        ).decode()
+        body["patch"] = base64.b64encode(_patch_json(verdict.patch)).decode()
         body["patchType"] = "JSONPatch"
     return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": body}
 
@@ -65,8 +79,13 @@ def handle(
     *,
     cluster: ClusterView = EMPTY_CLUSTER,
     config: AdmissionConfig = DEFAULT_CONFIG,
+    shallow: bool = False,
 ) -> dict[str, Any]:
-    """Answer one AdmissionReview sent to the webhook at Volcano's ``path``."""
+    """Answer one AdmissionReview sent to the webhook at Volcano's ``path``.
+
+    ``shallow``: the caller knows the review nests at most ``MAX_DEPTH`` levels (the server
+    counts brackets in the body), so the objects need no depth check.
+    """
     request = review.get("request") if isinstance(review, Mapping) else None
     if not isinstance(request, Mapping):
         return response("", Verdict.deny("missing request in AdmissionReview"))
@@ -83,7 +102,7 @@ def handle(
         return response(uid, Verdict.deny(f"invalid operation `{request.get('operation')}`"))
     raw, old_raw = _object(request.get("object")), _object(request.get("oldObject"))
     try:
-        obj, old = decode(raw), decode(old_raw)
+        obj, old = decode(raw, shallow=shallow), decode(old_raw, shallow=shallow)
     except ManifestError as exc:
         return response(uid, decode_denial(exc))
     name, namespace = str(request.get("name") or ""), str(request.get("namespace") or "")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import msgspec
@@ -20,12 +19,16 @@ SVC_DEPENDENT_PLUGINS = ("tensorflow", "mpi", "pytorch", "ray")
 
 
 def _raw_tasks(request: AdmissionInput, typed: list[TaskSpec]) -> list[Any]:
-    """The tasks as sent (the typed ones encoded when the raw object is not at hand)."""
+    """The tasks as sent (the typed ones encoded when the raw object is not at hand).
+
+    Each task dict is a shallow copy: `_task_patch` sets top-level keys on it and copies
+    whatever it changes deeper down, so the request's object is never modified.
+    """
     raw = request.raw or {}
     spec = raw.get("spec") if isinstance(raw, dict) else None
     tasks = spec.get("tasks") if isinstance(spec, dict) else None
     if isinstance(tasks, list) and len(tasks) == len(typed):
-        return copy.deepcopy(tasks)
+        return [dict(t) if isinstance(t, dict) else t for t in tasks]
     return [msgspec.to_builtins(t) for t in typed]
 
 
@@ -42,9 +45,12 @@ def _task_patch(request: AdmissionInput, spec: JobSpec) -> PatchOp | None:
         pod_spec = task.template.spec if task.template else None
         if pod_spec is not None and pod_spec.host_network and not pod_spec.dns_policy:
             patched = True
-            template = out.setdefault("template", {})
-            if isinstance(template, dict) and isinstance(template.setdefault("spec", {}), dict):
-                template["spec"]["dnsPolicy"] = "ClusterFirstWithHostNet"
+            template = out.get("template", {})
+            if isinstance(template, dict):
+                template = out["template"] = dict(template)
+                pod = template.get("spec", {})
+                if isinstance(pod, dict):
+                    template["spec"] = {**pod, "dnsPolicy": "ClusterFirstWithHostNet"}
         if task.min_available is None:
             patched = True
             out["minAvailable"] = _task_min_available(task)

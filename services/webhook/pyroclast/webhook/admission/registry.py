@@ -152,32 +152,51 @@ MAX_DEPTH = 200
 
 
 def depth(value: Any) -> int:
-    """How deeply lists and objects nest in ``value`` (0 for a scalar), without recursion."""
-    deepest, stack = 0, [(value, 0)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, Mapping):
-            children: Any = node.values()
-        elif isinstance(node, list | tuple):
-            children = node
-        else:
-            deepest = max(deepest, level)
-            continue
-        deepest = max(deepest, level + 1)
-        if level + 1 > MAX_DEPTH:
-            break
-        stack.extend((child, level + 1) for child in children)
+    """How deeply lists and objects nest in ``value`` (0 for a scalar), without recursion.
+
+    Counted level by level; past `MAX_DEPTH` it stops and answers ``MAX_DEPTH + 1``.
+    """
+    deepest, level = 0, [value] if isinstance(value, _CONTAINERS) else []
+    while level and deepest <= MAX_DEPTH:
+        deepest += 1
+        children: list[Any] = []
+        for node in level:
+            children.extend(node.values() if isinstance(node, dict | Mapping) else node)
+        level = [c for c in children if not isinstance(c, _SCALARS) and isinstance(c, _CONTAINERS)]
     return deepest
 
 
-def decode(raw: Mapping[str, Any] | None) -> msgspec.Struct | None:
+_SCALARS = (str, int, float, type(None))
+"""Checked first: testing a scalar against the Mapping ABC is slow."""
+_CONTAINERS = (dict, list, tuple, Mapping)
+
+
+_ENCODE = msgspec.json.Encoder().encode
+
+
+def surely_shallow(raw: Any) -> bool:
+    """True when ``raw`` cannot nest deeper than `MAX_DEPTH` (False: it may; ask `depth`).
+
+    Every list or object of ``raw`` opens with a ``[`` or ``{`` in its JSON text, so fewer of
+    those characters than `MAX_DEPTH` bounds the depth; counting them in C is far cheaper than
+    walking the object in Python.
+    """
+    try:
+        text = _ENCODE(raw)
+    except Exception:  # not JSON-encodable or nested too deep for the encoder: walk it
+        return False
+    return text.count(b"{") + text.count(b"[") <= MAX_DEPTH
+
+
+def decode(raw: Mapping[str, Any] | None, *, shallow: bool = False) -> msgspec.Struct | None:
     """The typed object of a raw manifest (None for None); raises ManifestError.
 
-    Unknown fields are ignored, as Go's decoder in Volcano's webhook ignores them.
+    Unknown fields are ignored, as Go's decoder in Volcano's webhook ignores them. ``shallow``:
+    the caller knows ``raw`` nests at most `MAX_DEPTH` levels (see `surely_shallow`).
     """
     if raw is None:
         return None
-    if depth(raw) > MAX_DEPTH:
+    if not shallow and not surely_shallow(raw) and depth(raw) > MAX_DEPTH:
         raise ManifestError(f"nesting deeper than {MAX_DEPTH} levels")
     data: Any = None
     for _ in range(_MAX_PRUNED):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -33,6 +33,9 @@ class ClusterView(Protocol):
     def namespace_annotations(self, name: str) -> Mapping[str, str] | None:
         """Annotations of namespace ``name``, or None when it is unknown."""
 
+    def children(self, parent: str) -> Sequence[Queue]:
+        """Queues whose ``spec.parent`` is ``parent``, sorted by name."""
+
 
 @dataclass(frozen=True)
 class StaticCluster:
@@ -56,6 +59,9 @@ class StaticCluster:
 
     def namespace_annotations(self, name: str) -> Mapping[str, str] | None:
         return self.namespaces.get(name)
+
+    def children(self, parent: str) -> Sequence[Queue]:
+        return children_by_parent(self.queues_by_name.values()).get(parent, ())
 
 
 EMPTY_CLUSTER = StaticCluster()
@@ -120,10 +126,18 @@ def wrong_object(expected: type) -> str:
     return f"expect resource to be {_RESOURCES.get(expected.__name__, expected.__name__)}"
 
 
+def children_by_parent(queues: Iterable[Queue]) -> dict[str, tuple[Queue, ...]]:
+    """Queues by their ``spec.parent`` (those without one left out), each group sorted by name."""
+    groups: dict[str, list[Queue]] = {}
+    for queue in queues:
+        if queue.spec is not None and queue.spec.parent is not None:
+            groups.setdefault(queue.spec.parent, []).append(queue)
+    return {parent: tuple(sorted(found, key=queue_name)) for parent, found in groups.items()}
+
+
 def children_of(cluster: ClusterView, parent: str) -> list[Queue]:
     """Queues whose ``spec.parent`` is ``parent``, sorted by name."""
-    found = [q for q in cluster.queues() if q.spec is not None and q.spec.parent == parent]
-    return sorted(found, key=lambda q: (q.metadata.name or "") if q.metadata else "")
+    return list(cluster.children(parent))
 
 
 def queue_name(queue: Queue) -> str:
