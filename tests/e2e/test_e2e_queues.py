@@ -241,7 +241,11 @@ def test_hierarchical_queues_share_the_cluster_by_the_hierarchy_weights(sandbox:
     sci = sandbox.get("queue", "sci")["metadata"]["annotations"]
     assert (sci[HIERARCHY], sci[WEIGHTS]) == ("root/sci", "1/1")
     for name in ("dev", "prod", "sci"):
-        wait_for(lambda name=name: sandbox.queue_state(name) == "Open", 15, f"queue {name} to be Open")
+
+        def is_open(name: str = name) -> bool:
+            return sandbox.queue_state(name) == "Open"
+
+        wait_for(is_open, 15, f"queue {name} to be Open")
 
     # Hold the cluster full while every queue's job is enqueued with all its pods created, so
     # that all three are seen wanting the whole cluster when the capacity frees.

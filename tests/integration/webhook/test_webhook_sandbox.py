@@ -102,7 +102,7 @@ def stack(
 def _examples() -> Path:
     if not EXAMPLES.is_dir():
         pytest.skip(f"{EXAMPLES} is not available")
-    return EXAMPLES
+    return Path(EXAMPLES)
 
 
 def _namespace(api: ApiServerHandle, name: str) -> str:

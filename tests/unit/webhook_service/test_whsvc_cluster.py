@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyroclast.common.bus.kv import WatchEvent, WatchOp
 from pyroclast.common.bus.messages import QueueRecord
 from pyroclast.webhook.admission import Operation, review
@@ -78,24 +80,25 @@ def test_records_become_queue_objects() -> None:
 def test_rules_see_the_cache() -> None:
     cache = QueueCache()
     cache.replace([QueueRecord(name="default"), QueueRecord(name="closed", state="Closed")])
+    spec: dict[str, Any] = {
+        "minAvailable": 1,
+        "queue": "closed",
+        "tasks": [
+            {
+                "name": "t",
+                "replicas": 1,
+                "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}},
+            }
+        ],
+    }
     job = {
         "apiVersion": "batch.volcano.sh/v1alpha1",
         "kind": "Job",
         "metadata": {"name": "j", "namespace": "ns"},
-        "spec": {
-            "minAvailable": 1,
-            "queue": "closed",
-            "tasks": [
-                {
-                    "name": "t",
-                    "replicas": 1,
-                    "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}},
-                }
-            ],
-        },
+        "spec": spec,
     }
     verdict = review("batch.volcano.sh", "jobs", Operation.CREATE, job, cluster=cache)
     assert not verdict.allowed
     assert "queue `closed` status is `Closed`" in verdict.message
-    job["spec"]["queue"] = "default"
+    spec["queue"] = "default"
     assert review("batch.volcano.sh", "jobs", Operation.CREATE, job, cluster=cache).allowed
