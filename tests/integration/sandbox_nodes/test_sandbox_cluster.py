@@ -124,6 +124,26 @@ async def test_bound_pod_runs_then_ends_with_the_annotated_exit_code(client: Kub
         assert pod["status"]["hostIP"] == "172.18.0.3"
 
 
+async def test_pods_arriving_together_are_admitted_against_each_other(client: KubeClient) -> None:
+    """The node's pods are synced concurrently; admission still counts every earlier one."""
+    await _wait_ready_nodes(client)
+    names = [f"together-{i}" for i in range(3)]
+    path = api_path("v1", "pods", NS)
+    await asyncio.gather(*(client.create(path, pod_manifest(n, nodeName="node-0", cpu="3")) for n in names))
+
+    async def settled() -> list[dict[str, Any]] | None:
+        pods = [await get_pod(client, n) for n in names]
+        phases = [((p or {}).get("status") or {}).get("phase") for p in pods]
+        return [p for p in pods if p] if all(ph in ("Running", "Failed") for ph in phases) else None
+
+    pods = await eventually(settled, 20, "the pods to be admitted or rejected")
+    failed = [p for p in pods if p["status"]["phase"] == "Failed"]
+    assert len(failed) >= 2  # 4 CPUs hold one pod of 3 at most
+    assert all(p["status"]["reason"] == "OutOfcpu" for p in failed)
+    for n in names:
+        await client.delete(api_path("v1", "pods", NS, n), grace_period_seconds=0)
+
+
 async def test_pod_that_does_not_fit_is_rejected_out_of_cpu(client: KubeClient) -> None:
     await _wait_ready_nodes(client)
     await client.create(api_path("v1", "pods", NS), pod_manifest("too-big", nodeName="node-0", cpu="6"))

@@ -178,3 +178,33 @@ def test_jobflow_controller_follows_the_jobs_of_its_flows() -> None:
     assert "ns/f" in ctrl.queue._dirty
     assert "ns/plain" not in ctrl.queue._dirty
     assert "ns/a" in ctrl.template_controller.queue._dirty
+
+
+async def test_a_burst_of_pod_events_syncs_the_job_once_but_keeps_policy_actions() -> None:
+    from pyroclast.common.models import JobSpec, LifecyclePolicy
+    from pyroclast.controller.job.policies import Request
+    from pyroclast.controller.jobs.controller import JobController
+    from pyroclast.controller.jobs.recorder import Auditor
+
+    kube, factory, recorder = _factory()
+    ctrl = JobController(kube, factory, recorder, Auditor(None))
+    job = Job(
+        metadata=ObjectMeta(name="j", namespace="ns", uid="u1", resource_version="1"),
+        spec=JobSpec(policies=[LifecyclePolicy(event="PodFailed", action="RestartJob")]),
+    )
+    ctrl.jobs.cache.replace([job], "1")
+    handled: list[Request] = []
+
+    async def handle(key: str, item: Any) -> None:
+        handled.append(item)
+
+    ctrl.reconciler.handle = handle  # type: ignore[method-assign]
+
+    def req(pod: str, event: str) -> Request:
+        return Request("ns", "j", job_uid="u1", pod_name=pod, event=event)
+
+    burst = [req(f"p{i}", "PodRunning") for i in range(5)]
+    failed = req("p9", "PodFailed")
+    await ctrl._work("ns/j", [*burst, failed, *burst[:2]])
+    # the syncs before the policy action collapse into one, the action is kept, then one sync
+    assert handled == [burst[4], failed, burst[1]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from svc_support import (
     TEST_CONF,
@@ -17,7 +18,7 @@ from svc_support import (
 )
 
 from pyroclast.common.bus.messages import BindDecision
-from pyroclast.common.bus.names import BusNames
+from pyroclast.common.bus.names import AuditKind, BusNames
 from pyroclast.scheduler.conf import SchedulerConf, parse_conf
 from pyroclast.scheduler.service.cache import SchedulerCache
 from pyroclast.scheduler.service.loop import SessionLoop
@@ -140,3 +141,42 @@ async def test_explanations_left_by_a_previous_scheduler_are_rewritten_or_delete
     await loop.run_once()
     assert explanations.deletes == 1
     assert list(explanations.records) == ["ns/pg"]
+
+
+class FakeAudit:
+    """Records what the loop emits on the audit stream; fails when asked to."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.fail = fail
+
+    async def emit(self, kind: AuditKind, action: str, name: str, **fields: Any) -> None:
+        if self.fail:
+            raise ConnectionError("audit stream unreachable")
+        self.events.append({"kind": kind, "action": action, "name": name, **fields})
+
+
+async def test_binds_are_audited_before_they_are_published() -> None:
+    cache = synced_cache()
+    put(cache, node("n1", cpu="4"))
+    gang(cache, 2)
+    publisher, audit = FakePublisher(), FakeAudit()
+    loop = SessionLoop(cache, lambda: CONF, publisher, None, SchedulerMetrics(), period=0.01, audit=audit)
+    await loop.run_once()
+    assert {f"{e['namespace']}/{e['name']}": e["reason"] for e in audit.events} == binds(publisher)
+    for event in audit.events:
+        assert (event["kind"], event["action"], event["wait"]) == (AuditKind.DECISION, "Bind", False)
+        assert event["details"]["node"] == "n1"
+        assert event["details"]["podGroup"]
+
+
+async def test_an_audit_failure_does_not_stop_the_decisions() -> None:
+    cache = synced_cache()
+    put(cache, node("n1", cpu="4"))
+    gang(cache, 2)
+    publisher = FakePublisher()
+    loop = SessionLoop(
+        cache, lambda: CONF, publisher, None, SchedulerMetrics(), period=0.01, audit=FakeAudit(fail=True)
+    )
+    await loop.run_once()
+    assert len(binds(publisher)) == 2

@@ -19,6 +19,10 @@ from pyroclast.sandbox.timeutil import format_micro_time, format_time, now
 
 log = structlog.stdlib.get_logger(__name__)
 NORMAL, WARNING = "Normal", "Warning"
+WORKERS = 2
+"""Events written at once by one recorder."""
+MAX_QUEUED = 10000
+"""Events waiting to be written; more are dropped."""
 
 
 def event_object(
@@ -80,11 +84,20 @@ async def record(client: KubeClient, event: dict[str, Any]) -> None:
 
 
 class Recorder:
-    """Posts Events in the background, so reporting never slows the work it reports on."""
+    """Posts Events in the background, so reporting never slows the work it reports on.
 
-    def __init__(self, client: KubeClient, component: str) -> None:
+    Like client-go's broadcaster, events go through a bounded queue written by a few
+    workers (an event that finds the queue full is dropped and logged): a burst of events
+    then trickles to the API server instead of competing with the work it reports on.
+    """
+
+    def __init__(
+        self, client: KubeClient, component: str, *, workers: int = WORKERS, max_queued: int = MAX_QUEUED
+    ) -> None:
         self.client = client
         self.component = component
+        self.workers = max(1, workers)
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=max_queued)
         self._pending: set[asyncio.Task[None]] = set()
 
     def emit(
@@ -108,6 +121,24 @@ class Recorder:
             host=host,
             event_type=event_type,
         )
-        task = asyncio.get_running_loop().create_task(record(self.client, event))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            involved = event.get("involvedObject") or {}
+            log.debug(
+                "event dropped", key=object_key({"metadata": involved}), reason=reason, error="queue full"
+            )
+            return
+        if sum(1 for task in self._pending if not task.done()) < self.workers:
+            task = asyncio.get_running_loop().create_task(self._drain())
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def _drain(self) -> None:
+        """Write queued events until the queue is empty (a worker ends when idle)."""
+        while not self._queue.empty():
+            try:
+                await record(self.client, self._queue.get_nowait())
+            except RuntimeError as exc:  # the client was closed: the process is stopping
+                log.debug("events dropped", error=str(exc), dropped=self._queue.qsize() + 1)
+                return

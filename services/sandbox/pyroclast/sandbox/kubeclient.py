@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import random
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -20,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import msgspec
 import structlog
 import yaml
 
@@ -190,7 +190,7 @@ class KubeClient:
         content_type: str = "application/json",
         seconds: float | None = None,
     ) -> dict[str, Any]:
-        data = None if body is None else json.dumps(body)
+        data = None if body is None else _encode(body)
         headers = {"Content-Type": content_type} if data is not None else None
         async with self.session.request(
             method,
@@ -200,13 +200,13 @@ class KubeClient:
             headers=headers,
             timeout=aiohttp.ClientTimeout(total=seconds or self.timeout),
         ) as response:
-            text = await response.text()
-            payload = _json(text)
+            raw = await response.read()
+            payload = _json(raw)
             if response.status >= 400:
                 raise ApiError(
                     response.status,
                     str(payload.get("reason") or response.reason or "Error"),
-                    str(payload.get("message") or text[:200]),
+                    str(payload.get("message") or raw[:200].decode("utf-8", "replace")),
                     payload,
                 )
             return payload
@@ -250,7 +250,7 @@ class KubeClient:
         timeout = aiohttp.ClientTimeout(total=None, connect=self.timeout, sock_read=seconds + 15)
         async with self.session.get(path, params=query, timeout=timeout) as response:
             if response.status >= 400:
-                payload = _json(await response.text())
+                payload = _json(await response.read())
                 raise ApiError(
                     response.status,
                     str(payload.get("reason") or response.reason),
@@ -263,16 +263,24 @@ class KubeClient:
                     return
                 if not line.strip():
                     continue
-                yield json.loads(line)
+                yield _decoder.decode(line)
 
 
-def _json(text: str) -> dict[str, Any]:
-    if not text:
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder()
+
+
+def _encode(body: Any) -> bytes:
+    return _encoder.encode(body)
+
+
+def _json(raw: bytes) -> dict[str, Any]:
+    if not raw:
         return {}
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        return {"message": text[:200]}
+        value = _decoder.decode(raw)
+    except msgspec.DecodeError:
+        return {"message": raw[:200].decode("utf-8", "replace")}
     return value if isinstance(value, dict) else {"items": value}
 
 

@@ -17,7 +17,8 @@
   the podgroup, else the whole namespace), and a pod whose write conflicts is skipped: it
   changed, and the next status decision carries the state. When some of the gang's pods
   are bound but not started, a later session is placing the gang: the decision is stale
-  for the pods and their conditions are left alone.
+  for the pods and their conditions are left alone. When a later status decision of the
+  same podgroup is already waiting, the pod conditions are left to it.
 
 Events never hold a decision up: they are queued to an
 :class:`~pyroclast.controller.jobs.recorder.EventAggregator` (written in the background,
@@ -65,7 +66,7 @@ COMPONENT = "volcano"
 POD_REASON_UNSCHEDULABLE = "Unschedulable"
 JOB_NAME_LABEL = "volcano.sh/job-name"
 JOB_API_GROUP = "batch.volcano.sh/"
-CONDITION_WRITES = 4
+CONDITION_WRITES = 16
 """Pod conditions of one gang written at once."""
 BIND_REFUSALS = frozenset({400, 404, 409, 422})
 """Statuses of a refused binding after which the pod is read to decide."""
@@ -272,6 +273,11 @@ class Applier:
             raise
         logger.info("podgroup status written")
         if d.phase in UNSCHEDULABLE_PHASES:
+            if self._podgroup_locks[ref][1] > 1:
+                # A later status decision of the podgroup is waiting: its pod conditions are
+                # the current ones, those of this one would only be overwritten.
+                logger.info("pod conditions left to the next status decision")
+                return
             await self._pods_unschedulable(d, pg)
         else:
             self._event(pg, "Normal", "Scheduled", "pod group is ready", kind="PodGroup")

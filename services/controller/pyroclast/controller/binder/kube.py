@@ -1,21 +1,22 @@
-"""The binder's API calls with kubernetes_asyncio, on raw JSON (no model round trips)."""
+"""The binder's API calls through a kubernetes_asyncio ApiClient's session, on raw JSON (no models)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any
+from urllib.parse import quote
 
+import aiohttp
+import msgspec
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio import config as k8s_config
-from kubernetes_asyncio.client.exceptions import ApiException
 
 from pyroclast.controller.binder.apply import ApiFailure
+from pyroclast.controller.kube.client import _ssl_context
 
-__all__ = ["KubeBinderApi", "api_client"]
+__all__ = ["KubeBinderApi", "api_client", "binder_session"]
 
-T = TypeVar("T")
 Obj = dict[str, Any]
 MERGE_PATCH = "application/merge-patch+json"
 PODGROUP = ("scheduling.volcano.sh", "v1beta1", "podgroups")
@@ -31,40 +32,76 @@ async def api_client(kubeconfig: str | None) -> k8s.ApiClient:
     return k8s.ApiClient(configuration)
 
 
+async def binder_session(client: k8s.ApiClient, *, connections: int = 128) -> aiohttp.ClientSession:
+    """A session for :class:`KubeBinderApi` with ``client``'s TLS settings that, unlike the
+    ApiClient's own, does not consult the environment (a ``.netrc`` read and a proxy lookup in
+    a thread for every request); the caller closes it."""
+    context = await asyncio.to_thread(_ssl_context, client.configuration)
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context, limit=connections))
+
+
 class KubeBinderApi:
     """:class:`~pyroclast.controller.binder.apply.BinderApi` over one ApiClient; every call
-    is bounded by ``timeout`` seconds."""
+    is bounded by ``timeout`` seconds.
 
-    def __init__(self, client: k8s.ApiClient, *, timeout: float = 10.0) -> None:
-        # Raw dict bodies and ``_content_type`` are accepted at runtime, not by the stubs.
-        self._core: Any = k8s.CoreV1Api(client)
-        self._custom: Any = k8s.CustomObjectsApi(client)
+    The requests go straight through the ApiClient's aiohttp session (its TLS settings,
+    proxy and credentials) as JSON, without the generated API's per-call serialization.
+    """
+
+    def __init__(
+        self, client: k8s.ApiClient, *, timeout: float = 10.0, session: aiohttp.ClientSession | None = None
+    ) -> None:
+        self._client = client
+        self._configuration: Any = client.configuration
+        self._host = str(self._configuration.host or "").rstrip("/")
         self._timeout = timeout
+        self._session = session
 
-    async def _call(self, call: Awaitable[Any]) -> Obj | None:
-        """Run a ``_preload_content=False`` call; the decoded body, or ``ApiFailure``."""
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> Obj | None:
+        """The decoded response body (None when empty), or ``ApiFailure``."""
+        headers = {"Accept": "application/json"}
+        for setting in (await self._configuration.auth_settings()).values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[setting["key"]] = setting["value"]
+        data = None
+        if body is not None:
+            headers["Content-Type"] = content_type
+            data = msgspec.json.encode(body)
+        rest = self._client.rest_client
+        extra: dict[str, Any] = {}
+        if rest.proxy:
+            extra["proxy"] = rest.proxy
+            if rest.proxy_headers:
+                extra["proxy_headers"] = rest.proxy_headers
         try:
-            async with asyncio.timeout(self._timeout):
-                resp = await call
-                try:
-                    raw = await resp.read()
-                finally:
-                    resp.release()
-        except ApiException as err:
-            raise _failure(int(err.status or 0), err.reason or "", err.body) from err
-        if not 200 <= resp.status <= 299:
-            raise _failure(resp.status, resp.reason or "", raw)
+            async with (
+                asyncio.timeout(self._timeout),
+                (self._session or rest.pool_manager).request(
+                    method, self._host + path, params=query, data=data, headers=headers, **extra
+                ) as resp,
+            ):
+                raw = await resp.read()
+                status, reason = resp.status, resp.reason or ""
+        except aiohttp.ClientResponseError as err:
+            raise ApiFailure(err.status, str(err.message)) from err
+        if not 200 <= status <= 299:
+            raise _failure(status, reason, raw)
         if not raw:
             return None
-        decoded = json.loads(raw)
+        decoded = msgspec.json.decode(raw)
         return decoded if isinstance(decoded, dict) else None
-
-    def _opts(self) -> dict[str, Any]:
-        return {"_preload_content": False, "_request_timeout": self._timeout}
 
     async def get_pod(self, namespace: str, name: str) -> Obj | None:
         try:
-            return await self._call(self._core.read_namespaced_pod(name, namespace, **self._opts()))
+            return await self._request("GET", _pod_path(namespace, name))
         except ApiFailure as err:
             if err.status == 404:
                 return None
@@ -80,7 +117,7 @@ class KubeBinderApi:
             "metadata": meta,
             "target": {"kind": "Node", "name": node},
         }
-        await self._call(self._core.create_namespaced_pod_binding(name, namespace, body, **self._opts()))
+        await self._request("POST", _pod_path(namespace, name, "binding"), body)
 
     async def evict_pod(self, namespace: str, name: str, uid: str) -> None:
         body: Obj = {
@@ -90,48 +127,49 @@ class KubeBinderApi:
         }
         if uid:
             body["deleteOptions"] = {"preconditions": {"uid": uid}}
-        await self._call(self._core.create_namespaced_pod_eviction(name, namespace, body, **self._opts()))
+        await self._request("POST", _pod_path(namespace, name, "eviction"), body)
 
     async def list_pods(self, namespace: str, label_selector: str = "") -> list[Obj]:
-        query = {"label_selector": label_selector} if label_selector else {}
-        listed = await self._call(self._core.list_namespaced_pod(namespace, **query, **self._opts()))
+        query = {"labelSelector": label_selector} if label_selector else None
+        listed = await self._request("GET", _pod_path(namespace), query=query)
         items = (listed or {}).get("items") or []
         return [item for item in items if isinstance(item, dict)]
 
     async def replace_pod_status(self, pod: Obj) -> None:
         meta = pod.get("metadata") or {}
-        await self._call(
-            self._core.replace_namespaced_pod_status(meta["name"], meta["namespace"], pod, **self._opts())
-        )
+        await self._request("PUT", _pod_path(meta["namespace"], meta["name"], "status"), pod)
 
     async def get_podgroup(self, namespace: str, name: str) -> Obj | None:
         try:
-            return await self._call(
-                self._custom.get_namespaced_custom_object(
-                    *PODGROUP[:2], namespace, PODGROUP[2], name, **self._opts()
-                )
-            )
+            return await self._request("GET", _podgroup_path(namespace, name))
         except ApiFailure as err:
             if err.status == 404:
                 return None
             raise
 
     async def patch_podgroup(self, namespace: str, name: str, patch: Obj) -> None:
-        await self._call(
-            self._custom.patch_namespaced_custom_object(
-                *PODGROUP[:2], namespace, PODGROUP[2], name, patch, _content_type=MERGE_PATCH, **self._opts()
-            )
-        )
+        await self._request("PATCH", _podgroup_path(namespace, name), patch, content_type=MERGE_PATCH)
 
     async def create_event(self, namespace: str, event: Obj) -> None:
-        await self._call(self._core.create_namespaced_event(namespace, event, **self._opts()))
+        await self._request("POST", f"/api/v1/namespaces/{quote(namespace, safe='')}/events", event)
 
     async def patch_event(self, namespace: str, name: str, patch: Obj) -> None:
-        await self._call(
-            self._core.patch_namespaced_event(
-                name, namespace, patch, _content_type=MERGE_PATCH, **self._opts()
-            )
-        )
+        path = f"/api/v1/namespaces/{quote(namespace, safe='')}/events/{quote(name, safe='')}"
+        await self._request("PATCH", path, patch, content_type=MERGE_PATCH)
+
+
+def _pod_path(namespace: str, name: str = "", subresource: str = "") -> str:
+    path = f"/api/v1/namespaces/{quote(namespace, safe='')}/pods"
+    if name:
+        path += f"/{quote(name, safe='')}"
+    if subresource:
+        path += f"/{subresource}"
+    return path
+
+
+def _podgroup_path(namespace: str, name: str) -> str:
+    group, version, plural = PODGROUP
+    return f"/apis/{group}/{version}/namespaces/{quote(namespace, safe='')}/{plural}/{quote(name, safe='')}"
 
 
 def _failure(status: int, reason: str, raw: Any) -> ApiFailure:

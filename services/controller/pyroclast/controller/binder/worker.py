@@ -29,7 +29,7 @@ from pyroclast.common.bus.names import BusNames, join_ref
 from pyroclast.common.bus.pull import PullSettings
 from pyroclast.common.logging import get_logger
 from pyroclast.controller.binder.apply import Applier, BinderApi
-from pyroclast.controller.binder.kube import KubeBinderApi, api_client
+from pyroclast.controller.binder.kube import KubeBinderApi, api_client, binder_session
 
 __all__ = ["BinderSettings", "binder_component", "instrumented", "run_binder"]
 
@@ -102,9 +102,11 @@ async def run_binder(
     """
     settings = settings or BinderSettings()
     client = None
+    session = None
     if api is None:
         client = await api_client(settings.kubeconfig or None)
-        api = KubeBinderApi(client, timeout=settings.request_timeout)
+        session = await binder_session(client)
+        api = KubeBinderApi(client, timeout=settings.request_timeout, session=session)
     explanations = CacheWriter(nc, names, EXPLANATIONS, timeout=settings.request_timeout)
 
     async def explanation(namespace: str, name: str) -> ExplanationRecord | None:
@@ -142,6 +144,8 @@ async def run_binder(
             group.create_task(consume())
             group.create_task(applier.run(events_stop))
     finally:
+        if session is not None:
+            await session.close()
         if client is not None:
             await client.close()
         log.info("binder stopped", actor=actor)

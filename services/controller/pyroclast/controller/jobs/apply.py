@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -18,6 +20,8 @@ from pyroclast.controller.kube.client import ApiError, KubeClient
 from pyroclast.controller.kube.informer import Cache
 
 CONCURRENCY = 32
+POD_CREATIONS = 64
+"""Pods created at once by one job controller, all jobs together."""
 STATUS_ATTEMPTS = 3
 
 
@@ -34,16 +38,53 @@ class ConflictError(Exception):
     """The job changed under us; handle it again from the fresh cache."""
 
 
-async def _bounded(calls: Iterable[Awaitable[Any]]) -> list[BaseException | None]:
-    semaphore = asyncio.Semaphore(CONCURRENCY)
+class Slots:
+    """At most ``size`` holders at once, the waiters served in the order they came (each
+    acquire costs O(1), however many wait, unlike ``asyncio.Semaphore.acquire`` in 3.11)."""
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self) -> None:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot just as it was cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+
+async def _bounded(calls: Iterable[Awaitable[Any]], slots: Slots | None = None) -> list[BaseException | None]:
+    """Run ``calls`` at most ``CONCURRENCY`` at once (or as ``slots`` allow); the ApiError
+    of each, or None."""
+    slots = slots or Slots(CONCURRENCY)
 
     async def one(call: Awaitable[Any]) -> BaseException | None:
-        async with semaphore:
-            try:
-                await call
-            except ApiError as err:
-                return err
-            return None
+        await slots.acquire()
+        try:
+            await call
+        except ApiError as err:
+            return err
+        finally:
+            slots.release()
+        return None
 
     return list(await asyncio.gather(*(one(c) for c in calls)))
 
@@ -58,6 +99,9 @@ class Applier:
         self.jobs = jobs
         self.podgroups = podgroups
         self.note_pod = note_pod
+        self.pod_creations = Slots(POD_CREATIONS)
+        """Shared by the jobs synced at once: the pods of the job that asked first are
+        created first, so its gang is complete (and can be placed) as early as possible."""
 
     # --- job --------------------------------------------------------------------------
 
@@ -182,7 +226,9 @@ class Applier:
     async def plan(self, base: Job, plan: Plan) -> Job | None:
         """Applies ``plan``; returns the job as written when its status was written."""
         namespace = spec.namespace(base)
-        errors = await _bounded(self._create_pod(pod, namespace) for pod in plan.create_pods)
+        errors = await _bounded(
+            (self._create_pod(pod, namespace) for pod in plan.create_pods), self.pod_creations
+        )
         failed = [e for e in errors if e is not None]
         if failed:
             raise ApplyError(

@@ -168,6 +168,8 @@ class JobController:
         namespace, _, name = key.partition("/")
         work: list[Work] = items or [Request(namespace, name, event="OutOfSync")]
         for position, item in enumerate(work):
+            if position + 1 < len(work) and self._repeated(key, item, work[position + 1]):
+                continue
             try:
                 async with asyncio.timeout(self.settings.reconcile_timeout):
                     await self.reconciler.handle(key, item)
@@ -175,6 +177,11 @@ class JobController:
                 await self._failed(key, work[position:], err)
                 return
         self.queue.forget(key)
+
+    def _repeated(self, key: str, item: Work, following: Work) -> bool:
+        """``item`` only syncs the job, and so does ``following``: the sync is done once,
+        for ``following`` (a burst of pod events costs one sync, not one per pod)."""
+        return self.reconciler.plain_sync(key, item) and self.reconciler.plain_sync(key, following)
 
     async def _failed(self, key: str, remaining: list[Work], err: Exception) -> None:
         metrics.RECONCILE_ERRORS.labels(controller="job").inc()

@@ -145,6 +145,21 @@ class Reconciler:
 
     # --- entry point ------------------------------------------------------------------
 
+    def plain_sync(self, key: str, item: Work) -> bool:
+        """Whether handling ``item`` now would only sync the job: a request that cancels no
+        delayed action and resolves, by the job's policies, to an immediate SyncJob. Such a
+        request followed by another one does nothing the second does not do again (a sync
+        depends on the job's state, not on the request), so a worker may skip it."""
+        if not isinstance(item, Request) or item.event == TTL_EVENT:
+            return False
+        job = self.jobs.get(key)
+        if job is None:
+            return False
+        if any(cancels_pending(item, p) for p in self.delayed.pending(key)):
+            return False
+        action = apply_policies(job, item)
+        return action.action == Action.SYNC_JOB.value and not action.delay
+
     async def handle(self, key: str, item: Work) -> None:
         job = self.jobs.get(key)
         if job is None:

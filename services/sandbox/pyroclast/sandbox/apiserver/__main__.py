@@ -11,6 +11,8 @@ from pathlib import Path
 
 import structlog
 
+from pyroclast.sandbox.entrypoint import tune_gc
+
 from .app import ApiServerConfig, start_apiserver, write_kubeconfig
 
 
@@ -54,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
+    tune_gc()
     asyncio.run(run(args))
     return 0
 

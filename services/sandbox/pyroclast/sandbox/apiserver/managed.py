@@ -9,6 +9,7 @@ unless forced (then ownership moves).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -61,19 +62,57 @@ def trackable(obj: Obj) -> Obj:
 def value_at(obj: Any, path: Path) -> Any:
     node = obj
     for part in path:
-        if part.startswith("f:") and isinstance(node, dict):
-            node = node.get(part[2:], _MISSING)
-        elif part.startswith("k:") and isinstance(node, list):
-            want = json.loads(part[2:])
-            node = next(
-                (i for i in node if isinstance(i, dict) and all(i.get(k) == v for k, v in want.items())),
-                _MISSING,
-            )
-        else:
-            return _MISSING
+        node = _step(node, part)
         if node is _MISSING:
             return _MISSING
     return node
+
+
+@functools.lru_cache(maxsize=4096)
+def _item_key(part: str) -> tuple[tuple[str, Any], ...]:
+    return tuple(json.loads(part[2:]).items())
+
+
+def _step(node: Any, part: str) -> Any:
+    """The value one path element down from ``node`` (``_MISSING`` if none)."""
+    if part.startswith("f:") and isinstance(node, dict):
+        return node.get(part[2:], _MISSING)
+    if part.startswith("k:") and isinstance(node, list):
+        want = _item_key(part)
+        return next(
+            (i for i in node if isinstance(i, dict) and all(i.get(k) == v for k, v in want)),
+            _MISSING,
+        )
+    return _MISSING
+
+
+def changed_paths(paths: set[Path], new: Any, old: Any) -> set[Path]:
+    """The paths of ``paths`` whose value differs between ``new`` and ``old``.
+
+    The same as comparing ``value_at`` of each path, walked as a tree: a subtree whose values
+    are equal on both sides is not descended into.
+    """
+    tree: dict[str, Any] = {}
+    ends: set[Path] = set(paths)
+    for path in paths:
+        node = tree
+        for part in path:
+            node = node.setdefault(part, {})
+    out: set[Path] = set()
+
+    def walk(node: dict[str, Any], prefix: Path, new_value: Any, old_value: Any) -> None:
+        for part, children in node.items():
+            new_child, old_child = _step(new_value, part), _step(old_value, part)
+            if new_child is old_child or new_child == old_child:
+                continue
+            path = (*prefix, part)
+            if path in ends:
+                out.add(path)
+            if children:
+                walk(children, path, new_child, old_child)
+
+    walk(tree, (), new, old)
+    return out
 
 
 def leaves(paths: set[Path]) -> set[Path]:
@@ -127,7 +166,7 @@ def record_update(
     else:
         old_view = trackable(old)
         new_view = trackable(new)
-        changed = {p for p in new_fields if value_at(new_view, p) != value_at(old_view, p)}
+        changed = changed_paths(new_fields, new_view, old_view)
         entries = _entries(old)
     out: list[Obj] = []
     mine: set[Path] = set()

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import msgspec
 import yaml
 
 from . import managed, patch, status
@@ -59,7 +60,7 @@ async def patch_object(
     if content_type not in accepted:
         raise status.unsupported_media_type(content_type, accepted)
     try:
-        body = yaml.safe_load(raw.decode("utf-8")) if raw.strip() else None
+        body = _decode_patch(raw) if raw.strip() else None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise status.bad_request(f"error decoding patch: {_first_line(exc)}") from None
     if content_type != JSON_PATCH and not isinstance(body, dict):
@@ -96,7 +97,14 @@ async def patch_object(
             )
         pmeta["name"] = name
     return await reg.update(
-        rt, namespace, name, patched, subresource=subresource, dry_run=dry_run, strict=strict
+        rt,
+        namespace,
+        name,
+        patched,
+        subresource=subresource,
+        dry_run=dry_run,
+        strict=strict,
+        owned=content_type == MERGE_PATCH,  # a fresh tree (a JSON patch may share values)
     )
 
 
@@ -169,3 +177,11 @@ async def apply_object(
         strict=strict,
         fields=entries,
     )
+
+
+def _decode_patch(raw: bytes) -> Any:
+    """A patch body: JSON (what clients send, decoded fast), else YAML (a superset)."""
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return yaml.safe_load(raw.decode("utf-8"))

@@ -238,7 +238,7 @@ class ResourceHandlers:
             raw = await read_body(request)
             body = decode_object(raw, request.headers.get("Content-Type", ""), rt)
             updated = await self.registry.update(
-                rt, target.namespace, target.name, body, dry_run=_dry_run(q), strict=_strict(q)
+                rt, target.namespace, target.name, body, dry_run=_dry_run(q), strict=_strict(q), owned=True
             )
             return self.respond_object(request, rt, updated)
         if method == "PATCH":
@@ -365,7 +365,13 @@ class ResourceHandlers:
                     obj = await self._finalize(target, body)
                 else:
                     obj = await reg.update(
-                        rt, target.namespace, target.name, body, subresource="status", dry_run=_dry_run(q)
+                        rt,
+                        target.namespace,
+                        target.name,
+                        body,
+                        subresource="status",
+                        dry_run=_dry_run(q),
+                        owned=True,
                     )
                 return self.respond_object(request, rt, obj)
             if method == "PATCH" and sub == "status":

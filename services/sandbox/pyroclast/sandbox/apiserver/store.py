@@ -50,6 +50,8 @@ class Event:
     name: str
     obj: Obj
     prev: Obj | None = None
+    encoded: bytes | None = None
+    """``obj`` as JSON, once a watcher has encoded it (stored objects never change)."""
 
 
 class Gone(Exception):
@@ -163,8 +165,8 @@ class ObjectStore:
         prev = bucket.get((ns, name))
         bucket[(ns, name)] = obj
         self._index(resource, ns, name, prev, obj)
-        event = Event(self.rv, "ADDED" if created else "MODIFIED", resource, ns, name, obj, prev)
         body = encode(obj)
+        event = Event(self.rv, "ADDED" if created else "MODIFIED", resource, ns, name, obj, prev, body)
         self._publish(event)
         await self.storage.write(WriteOp(self.rv, event.type, resource, ns, name, body))
         return obj
@@ -178,9 +180,10 @@ class ObjectStore:
         final = dict(obj)
         final["metadata"] = dict(meta, resourceVersion=str(self.rv))
         self._index(resource, ns, name, prev, None)
-        event = Event(self.rv, "DELETED", resource, ns, name, final, prev)
+        body = encode(final)
+        event = Event(self.rv, "DELETED", resource, ns, name, final, prev, body)
         self._publish(event)
-        await self.storage.write(WriteOp(self.rv, "DELETED", resource, ns, name, encode(final)))
+        await self.storage.write(WriteOp(self.rv, "DELETED", resource, ns, name, body))
         return final
 
     def _index(self, resource: str, ns: str, name: str, prev: Obj | None, new: Obj | None) -> None:

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger("pyroclast.sandbox.apiserver.watch")
 
 BOOKMARK_INTERVAL = 5.0
+MAX_BATCH = 500
+"""Most events written to a watch at once."""
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
@@ -100,6 +102,22 @@ async def serve_watch(request: web.Request, registry: Registry, target: Target) 
     async def send(kind: str, obj: Any) -> None:
         await response.write(encode({"type": kind, "object": obj}) + b"\n")
 
+    plain = not as_table and neg.kind != "partial"
+
+    def line(event: Event, kind: str) -> bytes:
+        """One watch event line; the object's JSON is encoded once for every watcher."""
+        if plain and event.obj.get("apiVersion") == rt.api_version and event.obj.get("kind") == rt.kind:
+            if event.encoded is None:
+                event.encoded = encode(event.obj)
+            return b'{"type":"' + kind.encode() + b'","object":' + event.encoded + b"}\n"
+        return encode({"type": kind, "object": render(event.obj)}) + b"\n"
+
+    async def deliver_all(events: list[Event]) -> None:
+        """Several events in one write (one chunk, one TLS record) instead of one each."""
+        out = [line(event, kind) for event in events if (kind := _kind(event, filters)) is not None]
+        if out:
+            await response.write(b"".join(out))
+
     try:
         watcher, replay = store.subscribe(rt.key, namespace, since)
     except Gone as exc:
@@ -142,14 +160,19 @@ async def serve_watch(request: web.Request, registry: Registry, target: Target) 
             if next_event is None:
                 break
             last_rv = next_event.rv
-            await _deliver(next_event, filters, send, render)
-            # Drain whatever else is queued without yielding per event.
-            while not watcher.queue.empty():
+            # Drain whatever else is queued, and write it at once.
+            batch = [next_event]
+            closed = False
+            while not watcher.queue.empty() and len(batch) < MAX_BATCH:
                 more = watcher.queue.get_nowait()
                 if more is None:
-                    return response
+                    closed = True
+                    break
                 last_rv = more.rv
-                await _deliver(more, filters, send, render)
+                batch.append(more)
+            await deliver_all(batch)
+            if closed:
+                return response
     except ConnectionResetError:
         pass
     finally:
@@ -164,6 +187,21 @@ def _bookmark(api_version: str, kind: str, rv: int, annotations: dict[str, str] 
     if annotations:
         meta["annotations"] = annotations
     return {"kind": kind, "apiVersion": api_version, "metadata": meta}
+
+
+def _kind(event: Event, filters: Any) -> str | None:
+    """The type of the watch event ``event`` is for a watcher with ``filters`` (None: none)."""
+    now_matches = filters.match(event.obj)
+    if event.type == "MODIFIED" and event.prev is not None:
+        before = filters.match(event.prev)
+        if before and now_matches:
+            return "MODIFIED"
+        if now_matches:
+            return "ADDED"
+        if before:
+            return "DELETED"
+        return None
+    return event.type if now_matches else None
 
 
 async def _deliver(event: Event, filters: Any, send: Any, render: Any) -> None:

@@ -10,6 +10,7 @@ moves data between them and the API server.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from pyroclast.sandbox.kubeclient import ApiError, Informer, KubeClient, api_pat
 from pyroclast.sandbox.kubelet import nodes as node_objects
 from pyroclast.sandbox.kubelet.lifecycle import (
     RUNNING,
+    TERMINAL_PHASES,
     NodeView,
     Policy,
     is_admitted,
@@ -43,6 +45,8 @@ from pyroclast.sandbox.timeutil import parse_time
 log = structlog.stdlib.get_logger(__name__)
 TRANSIENT = (ApiError, aiohttp.ClientError, TimeoutError, OSError)
 MAX_CONFLICTS = 8
+POD_SYNCS = 16
+"""Pods of one node synced at once (their status writes overlap)."""
 QUIET_AFTER_SECONDS = 10
 
 
@@ -228,8 +232,11 @@ class NodeAgent:
             return
         if is_terminal(pod):
             self._release(node, uid)
-        elif is_admitted(pod) and (pod.get("status") or {}).get("podIP"):
-            node.ips.claim(uid, str(pod["status"]["podIP"]))  # after a restart: keep addresses unique
+        elif is_admitted(pod):
+            if uid not in node.admitted:  # after a restart: count what the node already runs
+                node.admitted[uid] = pod_requests(pod)
+            if (pod.get("status") or {}).get("podIP"):
+                node.ips.claim(uid, str(pod["status"]["podIP"]))  # keep addresses unique
         self._enqueue(node, object_key(pod))
 
     def _enqueue(self, node: SimNode, key: str) -> None:
@@ -254,29 +261,56 @@ class NodeAgent:
             timer.cancel()
 
     async def _pod_worker(self, node: SimNode) -> None:
-        """Handle the node's pods one at a time, so admission sees every earlier decision."""
-        while True:
-            key = await node.queue.get()
-            node.queued.discard(key)
-            try:
-                await self._sync(node, key)
-            except TRANSIENT as exc:
-                log.warning("pod sync failed, retrying", key=key, node=node.name, error=_describe(exc))
-                self._wake_later(node, key, 0.5 + random.random())
-            except Exception:
-                log.exception("pod sync crashed, retrying", key=key, node=node.name)
-                self._wake_later(node, key, 5.0)
+        """Handle the node's pods, up to ``POD_SYNCS`` at once and one at a time per pod.
+
+        Admission is decided without yielding and the admitted pod's resources are held
+        before its status is written, so each decision sees every earlier one.
+        """
+        slots = asyncio.Semaphore(POD_SYNCS)
+        syncing: dict[str, asyncio.Task[None]] = {}
+        again: set[str] = set()  # queued again while being synced: synced once more after
+
+        def finished(key: str, _task: asyncio.Task[None]) -> None:
+            slots.release()
+            syncing.pop(key, None)
+            if key in again:
+                again.discard(key)
+                self._enqueue(node, key)
+
+        try:
+            while True:
+                key = await node.queue.get()
+                node.queued.discard(key)
+                if key in syncing:
+                    again.add(key)
+                    continue
+                await slots.acquire()
+                task = asyncio.get_running_loop().create_task(self._sync_or_retry(node, key))
+                syncing[key] = task
+                task.add_done_callback(functools.partial(finished, key))
+        finally:
+            for task in list(syncing.values()):
+                task.cancel()
+
+    async def _sync_or_retry(self, node: SimNode, key: str) -> None:
+        try:
+            await self._sync(node, key)
+        except TRANSIENT as exc:
+            log.warning("pod sync failed, retrying", key=key, node=node.name, error=_describe(exc))
+            self._wake_later(node, key, 0.5 + random.random())
+        except Exception:
+            log.exception("pod sync crashed, retrying", key=key, node=node.name)
+            self._wake_later(node, key, 5.0)
 
     def _used(self, node: SimNode, exclude: str) -> Resources:
-        """What the pods admitted to ``node`` request, apart from ``exclude``."""
-        requests: dict[str, Resources] = {}
-        for pod in self.pods.items():
-            uid = str(pod["metadata"].get("uid", ""))
-            if (pod.get("spec") or {}).get("nodeName") == node.name and is_admitted(pod):
-                requests[uid] = pod_requests(pod)
-        requests.update(node.admitted)
+        """What the pods admitted to ``node`` request, apart from ``exclude``.
+
+        ``node.admitted`` holds every admitted pod of the node: those this agent admitted and
+        those it found admitted in the API (the pod handler adds them), so no scan of the
+        cache is needed.
+        """
         total: Resources = {}
-        for uid, amounts in requests.items():
+        for uid, amounts in node.admitted.items():
             if uid == exclude:
                 continue
             for name, amount in amounts.items():
@@ -303,13 +337,21 @@ class NodeAgent:
             )
             current = pod
             if decision.status is not None:
+                held = node.admitted.get(uid)
+                if _admits(decision.status):
+                    # Hold the resources now: the pods synced meanwhile are admitted against them.
+                    node.admitted[uid] = pod_requests(pod)
                 try:
                     current = await self._write_status(pod, decision.status)
-                except ApiError as exc:
-                    if exc.conflict:
+                except BaseException as exc:
+                    if held is None:
+                        node.admitted.pop(uid, None)
+                    else:
+                        node.admitted[uid] = held
+                    if isinstance(exc, ApiError) and exc.conflict:
                         await self._refresh(key, pod)
                         continue
-                    if exc.not_found:
+                    if isinstance(exc, ApiError) and exc.not_found:
                         self._forget(node, uid, key)
                         return
                     raise
@@ -339,7 +381,7 @@ class NodeAgent:
         path = api_path("v1", "pods", meta.get("namespace"), meta["name"], "status")
         body = {**pod, "apiVersion": "v1", "kind": "Pod", "status": status}
         updated = await self.client.replace(path, body)
-        log.info(
+        log.debug(
             "pod status written",
             key=object_key(pod),
             phase=status.get("phase"),
@@ -437,6 +479,11 @@ class NodeAgent:
                 await self.logs.write(entries)
             except OSError as exc:
                 log.warning("cannot write pod logs", key=str(self.logs.root), error=str(exc))
+
+
+def _admits(status: dict[str, Any]) -> bool:
+    """A status the kubelet writes when it holds the node's resources for the pod."""
+    return bool(status.get("hostIP")) and status.get("phase") not in TERMINAL_PHASES
 
 
 def _same_taint(a: dict[str, Any], b: dict[str, Any]) -> bool:

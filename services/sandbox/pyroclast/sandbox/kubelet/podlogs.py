@@ -17,6 +17,7 @@ Entry = tuple[str, str, str, str]  # namespace, pod, container, line
 class PodLogs:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._made: set[Path] = set()  # directories made (a removed one is made again on demand)
 
     def path(self, namespace: str, pod: str, container: str) -> Path:
         return self.root / namespace / pod / f"{container}.log"
@@ -34,16 +35,25 @@ class PodLogs:
 
     async def remove(self, namespace: str, pod: str) -> None:
         """Forget a deleted pod's logs."""
-        await asyncio.to_thread(shutil.rmtree, self.root / namespace / pod, True)
+        directory = self.root / namespace / pod
+        self._made.discard(directory)
+        await asyncio.to_thread(shutil.rmtree, directory, True)
 
     def _append(self, batch: list[Entry]) -> None:
         by_file: dict[Path, list[str]] = {}
         for namespace, pod, container, line in batch:
             by_file.setdefault(self.path(namespace, pod, container), []).append(f"{line}\n")
         for path, lines in by_file.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as handle:
-                handle.writelines(lines)
+            if path.parent not in self._made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._made.add(path.parent)
+            try:
+                handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - reopened below if gone
+            except FileNotFoundError:  # the directory was removed meanwhile
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handle = open(path, "a", encoding="utf-8")  # noqa: SIM115
+            with handle:
+                handle.write("".join(lines))
 
 
 def _replace_if_exists(source: Path, target: Path) -> None:

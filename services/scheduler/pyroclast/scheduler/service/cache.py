@@ -110,6 +110,8 @@ class SchedulerCache:
         self._assumed = _Assumed()
         self.failures_seen = 0
         self._created = datetime.now(UTC)
+        self.changed = asyncio.Event()
+        """Set when a record or a decision failure arrives (the session loop clears it)."""
 
     # -- state ------------------------------------------------------------------------
     def ready(self) -> bool | str:
@@ -138,7 +140,9 @@ class SchedulerCache:
         """Apply a PUT or DELETE to the live records (SYNCED marks the bucket synced)."""
         if event.op is WatchOp.SYNCED:
             self.synced.add(kind)
+            self.changed.set()
             return
+        self.changed.set()
         table = self.records[kind]
         if event.op is WatchOp.PUT and event.record is not None:
             table[event.key] = event.record
@@ -153,6 +157,7 @@ class SchedulerCache:
         """Swap in a bucket's records after a watcher started over, and mark it synced."""
         self.records[kind] = records
         self.synced.add(kind)
+        self.changed.set()
         if kind is CacheKind.PODS:
             for key in {*self._assumed.binds, *self._assumed.evictions}:
                 self._pod_changed(key, records.get(key))
@@ -215,6 +220,7 @@ class SchedulerCache:
     def on_failure(self, failure: DecisionFailure) -> None:
         """A binder gave up on a decision: forget what it assumed."""
         self.failures_seen += 1
+        self.changed.set()
         d = failure.decision
         ref = f"{d.namespace}/{d.name}"
         for table in (self._assumed.binds, self._assumed.evictions, self._assumed.statuses):
@@ -266,8 +272,14 @@ class SchedulerCache:
 
     def snapshot(self) -> ClusterSnapshot:
         """A consistent view for one session (built without yielding to the event loop)."""
+        return snapshot(self.snapshot_records(), scheduler_names=self.scheduler_names)
+
+    def snapshot_records(self) -> list[SnapshotRecord]:
+        """What :meth:`snapshot` is built from, taken without yielding to the event loop:
+        the records are never changed in place, so the snapshot itself may then be built
+        off the loop (``snapshot(records, scheduler_names=cache.scheduler_names)``)."""
         self.expire()
-        return snapshot(self.records_view(), scheduler_names=self.scheduler_names)
+        return self.records_view()
 
     # -- I/O --------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:

@@ -1,8 +1,10 @@
-"""The session loop: every ``period``, snapshot -> session -> explanations -> decisions.
+"""The session loop: every ``period`` (sooner on changes), snapshot -> session -> explanations -> decisions.
 
 Explanations are written before the decisions are published, so a binder applying a
-podgroup status finds the explanation of that session. A session that raises is logged
-and counted; the loop goes on. On stop, the session in flight finishes and its decisions
+podgroup status finds the explanation of that session. Each bind and evict goes on the audit
+stream too, just before it is published (kind ``decision``, actor ``scheduler``), so
+``vcctl tap`` shows them beside admissions and phase changes. A session that raises is
+logged and counted; the loop goes on. On stop, the session in flight finishes and its decisions
 are published before :meth:`SessionLoop.run` returns.
 """
 
@@ -12,13 +14,15 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 import msgspec
 
-from pyroclast.common.bus.messages import Decision, ExplanationRecord
+from pyroclast.common.bus.messages import BindDecision, Decision, EvictDecision, ExplanationRecord
+from pyroclast.common.bus.names import AuditKind
 from pyroclast.common.logging import get_logger
+from pyroclast.scheduler.api.snapshot import SnapshotRecord, snapshot
 from pyroclast.scheduler.conf import SchedulerConf
 from pyroclast.scheduler.framework import NodeSearch, SessionResult, run_session
 from pyroclast.scheduler.service.cache import SchedulerCache
@@ -28,6 +32,9 @@ __all__ = ["DecisionSink", "ExplanationSink", "SessionLoop"]
 
 log = get_logger(__name__)
 
+MIN_PERIOD = 0.2
+"""Default least time between the starts of two sessions when the cache keeps changing."""
+
 
 class DecisionSink(Protocol):
     async def publish_all(
@@ -36,6 +43,23 @@ class DecisionSink(Protocol):
         *,
         timeout: float | None = None,  # noqa: ASYNC109 - DecisionPublisher's signature
     ) -> list[int]: ...
+
+
+class AuditSink(Protocol):
+    async def emit(
+        self,
+        kind: AuditKind,
+        action: str,
+        name: str,
+        *,
+        namespace: str = "",
+        uid: str = "",
+        reason: str = "",
+        message: str = "",
+        details: Mapping[str, Any] | None = None,
+        wait: bool = True,
+        timeout: float | None = None,  # noqa: ASYNC109 - AuditPublisher's signature
+    ) -> object: ...
 
 
 class ExplanationSink(Protocol):
@@ -56,15 +80,19 @@ class SessionLoop:
         metrics: SchedulerMetrics,
         *,
         period: float = 1.0,
+        min_period: float | None = None,
         publish_timeout: float = 5.0,
         publish_attempts: int = 3,
+        audit: AuditSink | None = None,
     ) -> None:
         self.cache = cache
+        self._audit = audit
         self._conf = conf
         self._decisions = decisions
         self._explanations = explanations
         self.metrics = metrics
         self.period = period
+        self.min_period = min(period, MIN_PERIOD if min_period is None else min_period)
         self.publish_timeout = publish_timeout
         self.publish_attempts = publish_attempts
         self.node_search = NodeSearch()
@@ -82,15 +110,35 @@ class SessionLoop:
             self._explained.setdefault(ref, b"")
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run a session every ``period`` once the cache is ready, until ``stop`` is set."""
+        """Run sessions once the cache is ready, until ``stop`` is set.
+
+        A session starts ``period`` after the last one started, or sooner when the cache
+        changed since the last snapshot, but never less than ``min_period`` after it: a
+        pod created or bound is considered within a fraction of the period, and an idle
+        cluster costs a session a period.
+        """
         while not stop.is_set():
             started = time.monotonic()
             if self.cache.ready() is True:
+                self.cache.changed.clear()  # what changes from here on calls for another session
                 await self.run_once()
-            delay = max(0.0, self.period - (time.monotonic() - started))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+            await self._pause(started, stop)
         log.info("session loop stopped", sessions=self.sessions, failures=self.failures)
+
+    async def _pause(self, started: float, stop: asyncio.Event) -> None:
+        """Until the next session is due (or ``stop`` is set)."""
+        delay = max(0.0, self.min_period - (time.monotonic() - started))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        remaining = self.period - (time.monotonic() - started)
+        if stop.is_set() or remaining <= 0 or self.cache.changed.is_set():
+            return
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.cache.changed.wait())]
+        try:
+            await asyncio.wait(waits, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
 
     async def run_once(self) -> SessionResult | None:
         """One session; never raises (a failure is logged and counted)."""
@@ -98,13 +146,12 @@ class SessionLoop:
         uid = uuid.uuid4().hex[:12]
         logger = log.bind(session=uid)
         try:
-            snap = self.cache.snapshot()
+            records = self.cache.snapshot_records()
             self.metrics.set_cache_sizes(self.cache.sizes())
             conf = self._conf()
-            # The snapshot is built for this session alone: no need for the session to clone it.
-            result = await asyncio.to_thread(
-                run_session, snap, conf, uid=uid, node_search=self.node_search, clone=False
-            )
+            # The snapshot is built (off the event loop) for this session alone: no need for
+            # the session to clone it.
+            result = await asyncio.to_thread(self._decide, records, conf, uid)
         except Exception as err:
             self.failures += 1
             self.metrics.sessions.labels(result="error").inc()
@@ -138,12 +185,19 @@ class SessionLoop:
             )
         return result
 
+    def _decide(self, records: list[SnapshotRecord], conf: SchedulerConf, uid: str) -> SessionResult:
+        snap = snapshot(records, scheduler_names=self.cache.scheduler_names)
+        return run_session(snap, conf, uid=uid, node_search=self.node_search, clone=False)
+
     async def _publish(self, decisions: Sequence[Decision]) -> None:
         if not decisions:
             return
         # Assume first: a decision published but not assumed could place a second pod on
         # the same capacity; one assumed but lost only waits for its timeout.
         self.cache.assume(decisions)
+        # Audited before they are published: on the one connection the audit stream gets a
+        # bind before the binder can act on it, so the stream never shows its effect first.
+        await self._audit_decisions(decisions)
         for attempt in range(1, self.publish_attempts + 1):
             try:
                 await self._decisions.publish_all(decisions, timeout=self.publish_timeout)
@@ -158,6 +212,43 @@ class SessionLoop:
                 )
                 await asyncio.sleep(min(0.2 * attempt, 1.0))
         log.error("decisions not published; their assumptions will time out", decisions=len(decisions))
+
+    async def _audit_decisions(self, decisions: Sequence[Decision]) -> None:
+        """Binds and evictions on the audit stream, fire and forget (never fails the session)."""
+        if self._audit is None:
+            return
+        try:
+            for d in decisions:
+                if isinstance(d, BindDecision):
+                    await self._audit.emit(
+                        AuditKind.DECISION,
+                        "Bind",
+                        d.name,
+                        namespace=d.namespace,
+                        uid=d.uid,
+                        reason=d.node_name,
+                        details={
+                            "node": d.node_name,
+                            "podGroup": d.pod_group,
+                            "session": d.session,
+                            "id": d.id,
+                        },
+                        wait=False,
+                    )
+                elif isinstance(d, EvictDecision):
+                    await self._audit.emit(
+                        AuditKind.DECISION,
+                        "Evict",
+                        d.name,
+                        namespace=d.namespace,
+                        uid=d.uid,
+                        reason=d.reason,
+                        message=d.message,
+                        details={"preemptor": d.preemptor, "session": d.session, "id": d.id},
+                        wait=False,
+                    )
+        except Exception as err:
+            log.warning("decisions not audited", error=repr(err), decisions=len(decisions))
 
     async def _write_explanations(self, records: Sequence[ExplanationRecord]) -> None:
         if self._explanations is None:

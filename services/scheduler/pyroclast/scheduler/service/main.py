@@ -9,11 +9,13 @@ cannot be used. The process needs NATS only: no Kubernetes credentials.
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 
 import msgspec
 from nats.aio.client import Client
 
+from pyroclast.common.bus.audit import AuditPublisher
 from pyroclast.common.bus.connect import close, connect
 from pyroclast.common.bus.decisions import DecisionPublisher
 from pyroclast.common.bus.kv import EXPLANATIONS, CacheWatcher, CacheWriter, WatchOp
@@ -43,6 +45,9 @@ class SchedulerConfig(ServiceConfig, kw_only=True, forbid_unknown_fields=True):
     """Seconds between checks of the conf file."""
     period: float = 1.0
     """Seconds between the starts of two sessions."""
+    min_period: float = 0.2
+    """Least seconds between the starts of two sessions: when the cache changes, the next
+    session starts this long after the last one started instead of ``period``."""
     scheduler_names: list[str] = msgspec.field(default_factory=lambda: ["volcano"])
     assume_timeout: float = 30.0
     """Seconds a published decision counts as done without the records confirming it."""
@@ -54,7 +59,11 @@ class SchedulerConfig(ServiceConfig, kw_only=True, forbid_unknown_fields=True):
 
 def _check(config: SchedulerConfig) -> None:
     BusNames(config.cluster_prefix)
-    for name, value in (("period", config.period), ("conf_poll", config.conf_poll)):
+    for name, value in (
+        ("period", config.period),
+        ("min_period", config.min_period),
+        ("conf_poll", config.conf_poll),
+    ):
         if value <= 0:
             raise ConfigError(f"{name}: must be positive, got {value}")
     if config.assume_timeout <= 0 or config.publish_timeout <= 0:
@@ -134,7 +143,9 @@ async def serve(config: SchedulerConfig, stop: asyncio.Event | None = None, *, c
                 CacheWriter(nc, names, EXPLANATIONS, timeout=config.publish_timeout),
                 metrics,
                 period=config.period,
+                min_period=config.min_period,
                 publish_timeout=config.publish_timeout,
+                audit=AuditPublisher(nc, names, actor="scheduler", timeout=config.publish_timeout),
             )
             async with asyncio.timeout(config.jetstream_timeout):
                 loop.adopt_explanations(await _explanation_keys(nc, names))
@@ -174,6 +185,7 @@ def main(argv: list[str]) -> int:
     except ConfError as err:
         print(f"pyroclast scheduler: no usable scheduler conf: {err}", file=sys.stderr)
         return 2
+    _tune_gc()
     try:
         return asyncio.run(serve(config, conf=watcher))
     except KeyboardInterrupt:
@@ -181,3 +193,12 @@ def main(argv: list[str]) -> int:
     except Exception as err:  # a component failed: say why on the way out
         log.exception("scheduler failed", error=repr(err))
         return 1
+
+
+def _tune_gc() -> None:
+    """Fewer, cheaper garbage collections for a process holding large long-lived caches:
+    what exists at start is frozen out of collections, and young collections run every
+    50,000 container allocations instead of 700, so that the full collections (each a walk
+    of every cached object) stay rare. Reference counting still frees all but cycles."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
