@@ -146,7 +146,7 @@ async def test_abort_and_resume_commands(
 async def test_ttl_deletes_finished_job(
     controller: Harness, cluster: Cluster, apiserver: ApiServerHandle
 ) -> None:
-    manifest = job_manifest("ttl", NS, tasks=(("t", 1),), extra_spec="ttlSecondsAfterFinished: 1")
+    manifest = job_manifest("ttl", NS, tasks=(("t", 1),), extra_spec="ttlSecondsAfterFinished: 3")
     apiserver.kubectl("apply", "-f", "-", input=manifest)
     await cluster.wait_phase("ttl", "Pending")
     await cluster.admit("ttl")
