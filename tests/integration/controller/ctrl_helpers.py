@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from nats.aio.client import Client
 
@@ -24,9 +24,21 @@ from pyroclast.controller.kube.shell import ShellSettings
 T = TypeVar("T")
 
 
+@overload
 async def eventually(
-    check: Callable[[], T | Awaitable[T]], timeout: float = 20.0, interval: float = 0.05, what: str = ""
-) -> T:
+    check: Callable[[], Awaitable[T | None]], timeout: float = ..., interval: float = ..., what: str = ...
+) -> T: ...
+
+
+@overload
+async def eventually(
+    check: Callable[[], T | None], timeout: float = ..., interval: float = ..., what: str = ...
+) -> T: ...
+
+
+async def eventually(
+    check: Callable[[], object], timeout: float = 20.0, interval: float = 0.05, what: str = ""
+) -> Any:
     """Poll ``check`` until it returns a truthy value; fail with ``what`` after ``timeout``."""
     last: Any = None
     try:
@@ -37,7 +49,7 @@ async def eventually(
                     result = await result
                 last = result
                 if result:
-                    return result  # type: ignore[return-value]
+                    return result
                 await asyncio.sleep(interval)
     except TimeoutError:
         raise AssertionError(
@@ -192,7 +204,7 @@ class Cluster:
     async def pods(self, job: str) -> dict[str, Any]:
         raw = await self.kube.list_raw(self.rs.PODS, self.ns, labelSelector=f"volcano.sh/job-name={job}")
         _, pods, _ = self.rs.PODS.decode_list(raw)
-        return {p.metadata.name: p for p in pods}
+        return {p.metadata.name: p for p in pods if p.metadata and p.metadata.name}
 
     async def live_pods(self, job: str) -> dict[str, Any]:
         return {n: p for n, p in (await self.pods(job)).items() if not p.metadata.deletion_timestamp}

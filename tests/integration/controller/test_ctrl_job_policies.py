@@ -177,7 +177,7 @@ async def test_controller_killed_mid_reconcile_converges(
         await original(self, pod, namespace)
 
     first = Harness(kube, nc, names, FAST_SETTINGS)
-    first.controller.reconciler.applier._create_pod = stalling.__get__(first.controller.reconciler.applier)  # type: ignore[method-assign]
+    first.controller.reconciler.applier._create_pod = stalling.__get__(first.controller.reconciler.applier)
     await first.start()
     apiserver.kubectl("apply", "-f", "-", input=job_manifest("kill", NS, tasks=(("t", 20),)))
     await cluster.wait_phase("kill", "Pending")

@@ -43,7 +43,9 @@ def in_namespace(obj: Any, namespace: str) -> Any:
 
 async def job_names(kube: KubeClient, namespace: str) -> set[str]:
     _, jobs, _ = resources.JOBS.decode_list(await kube.list_raw(resources.JOBS, namespace))
-    return {j.metadata.name for j in jobs if j.metadata and not j.metadata.deletion_timestamp}
+    return {
+        j.metadata.name for j in jobs if j.metadata and j.metadata.name and not j.metadata.deletion_timestamp
+    }
 
 
 async def complete(kube: KubeClient, namespace: str, name: str) -> None:
@@ -64,8 +66,8 @@ async def test_the_example_flow_runs_its_jobs_in_dependency_order(
         pytest.skip("shared/volcano-examples is not available")
     ns = unique("flow")
     await kube.request("POST", "/api/v1/namespaces", body={"apiVersion": "v1", "metadata": {"name": ns}})
-    for template in load_manifests((EXAMPLES / "JobTemplate.yaml").read_text(), source="JobTemplate.yaml"):
-        await kube.create(resources.JOBTEMPLATES, in_namespace(template, ns), ns)
+    for manifest in load_manifests((EXAMPLES / "JobTemplate.yaml").read_text(), source="JobTemplate.yaml"):
+        await kube.create(resources.JOBTEMPLATES, in_namespace(manifest, ns), ns)
     (flow,) = load_manifests((EXAMPLES / "JobFlow.yaml").read_text(), source="JobFlow.yaml")
     await kube.create(resources.JOBFLOWS, in_namespace(flow, ns), ns)
 

@@ -78,6 +78,7 @@ async def test_serves_health_leads_publishes_and_stops_on_sigterm(
         await eventually(leading, 20, interval=0.1, what="leader gauge at 1")
         await eventually(ready, 30, interval=0.1, what="/readyz 200 as the leader")
         lease = await kube.get(resources.LEASES, "kube-system", f"lease-{names.prefix}")
+        assert lease.spec is not None
         assert lease.spec.holder_identity
 
         async def queue_published() -> bool:
@@ -88,6 +89,7 @@ async def test_serves_health_leads_publishes_and_stops_on_sigterm(
         code = await asyncio.to_thread(proc.wait, 20)
         assert code == 0, proc.stderr.read().decode()[-3000:] if proc.stderr else ""
         released = await kube.get(resources.LEASES, "kube-system", f"lease-{names.prefix}")
+        assert released.spec is not None
         assert not released.spec.holder_identity
     finally:
         if proc.poll() is None:

@@ -274,7 +274,7 @@ async def test_instrumented_counts_each_delivery_by_result() -> None:
     handler = instrumented(Applier(api))
 
     def count(result: str) -> float:
-        return DECISIONS.labels(type="bind", result=result)._value.get()
+        return float(DECISIONS.labels(type="bind", result=result)._value.get())
 
     before = {r: count(r) for r in ("ok", "retry", "permanent")}
     await handler(bind())
@@ -321,7 +321,7 @@ async def test_status_decisions_of_one_podgroup_are_applied_one_at_a_time() -> N
         active += 1
         peak = max(peak, active)
         await asyncio.sleep(0.01)
-        found = await real_get(ns, name)
+        found: dict[str, Any] | None = await real_get(ns, name)
         active -= 1
         return found
 

@@ -28,14 +28,21 @@ def line(kind: str, obj: dict[str, Any]) -> bytes:
 
 class Recorder:
     def __init__(self, cache: Cache[Pod]) -> None:
-        self.seen: list[tuple[str, ...]] = []
-        cache.add_handlers(
-            Handlers(
-                on_add=lambda p: self.seen.append(("add", p.metadata.name)),
-                on_update=lambda o, n: self.seen.append(("update", o.metadata.name, n.status.phase)),
-                on_delete=lambda p: self.seen.append(("delete", p.metadata.name)),
-            )
-        )
+        self.seen: list[tuple[str | None, ...]] = []
+        cache.add_handlers(Handlers(on_add=self._add, on_update=self._update, on_delete=self._delete))
+
+    def _add(self, p: Pod) -> None:
+        assert p.metadata is not None
+        self.seen.append(("add", p.metadata.name))
+
+    def _update(self, o: Pod, n: Pod) -> None:
+        assert o.metadata is not None
+        assert n.status is not None
+        self.seen.append(("update", o.metadata.name, n.status.phase))
+
+    def _delete(self, p: Pod) -> None:
+        assert p.metadata is not None
+        self.seen.append(("delete", p.metadata.name))
 
 
 def test_watch_lines_update_the_cache_and_call_handlers() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -19,8 +19,10 @@ from pyroclast.controller.project import (
 GI = 2**30
 MI = 2**20
 
+S = TypeVar("S", bound=msgspec.Struct)
 
-def make(cls: type[Any], data: dict[str, Any]) -> Any:
+
+def make(cls: type[S], data: dict[str, Any]) -> S:
     return msgspec.convert(data, cls)
 
 
