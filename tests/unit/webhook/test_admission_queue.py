@@ -331,3 +331,11 @@ def test_capability_messages_print_amounts_as_volcano_does() -> None:
     for name, (capability, message) in cases.items():
         verdict = run("/queues/validate", queue("q", parent="p", capability=capability), view=tree)
         assert verdict.message == f"queue q {message}", name
+
+
+def test_a_capability_beyond_int64_is_held_to_int64_not_an_error() -> None:
+    # Volcano's MilliValue saturates at int64; a queue asking for 1E400 CPUs under a capped
+    # parent is compared with that, and denied as above its ancestor (never an internal error).
+    verdict = run("/queues/validate", queue("q", parent="capped", capability={"cpu": "1E400"}), view=TREE)
+    assert not verdict.allowed
+    assert "exceeds its ancestor's capability" in verdict.message

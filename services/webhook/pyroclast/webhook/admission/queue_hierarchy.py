@@ -14,6 +14,13 @@ from pyroclast.common.quantity import Format, QuantityError, format_quantity, pa
 from pyroclast.common.resources import is_scalar_resource_name
 from pyroclast.webhook.admission.request import AdmissionInput, children_of, queue_name
 
+_INT64_MAX = 2**63 - 1
+
+
+def _int64(value: int) -> float:
+    """``value`` held to int64's range, as Volcano's ``MilliValue``/``Value`` results are."""
+    return float(max(-_INT64_MAX - 1, min(value, _INT64_MAX)))
+
 
 @dataclass
 class Amounts:
@@ -32,15 +39,15 @@ class Amounts:
             except (QuantityError, TypeError, ValueError):
                 continue
             if name == "cpu":
-                out.cpu += q.milli_value()
+                out.cpu += _int64(q.milli_value())
             elif name == "memory":
-                out.memory += q.value()
+                out.memory += _int64(q.value())
             elif name == "pods":
-                out.scalars[name] = out.scalars.get(name, 0.0) + q.value()
+                out.scalars[name] = out.scalars.get(name, 0.0) + _int64(q.value())
             elif name == "ephemeral-storage" or (
                 not name.startswith("count/") and is_scalar_resource_name(name)
             ):
-                out.scalars[name] = out.scalars.get(name, 0.0) + q.milli_value()
+                out.scalars[name] = out.scalars.get(name, 0.0) + _int64(q.milli_value())
         return out
 
     def add(self, other: Amounts) -> None:
