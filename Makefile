@@ -31,7 +31,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs services
+	$(BIN)/mypy libs services tests
 
 crds: install
 	$(BIN)/pyroclast crds --out deploy/crds

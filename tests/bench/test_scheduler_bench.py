@@ -6,7 +6,8 @@ Volcano's default conf restricted to the registered plugins (``PYROCLAST_BENCH_P
 comma-separated, overrides). Each session starts from the same snapshot with a fresh
 node search. Prints decisions per second, session p50/p99 and peak RSS; the scalar
 reference runs once on the small shape (also on the large one with
-``PYROCLAST_BENCH_SCALAR_LARGE=1``: tens of minutes). Run with ``PYROCLAST_BENCH=1``.
+``PYROCLAST_BENCH_SCALAR_LARGE=1``: tens of minutes). Run with ``PYROCLAST_BENCH=1``;
+``PYROCLAST_BENCH_SHAPES=1k-nodes`` runs one shape only.
 """
 
 from __future__ import annotations
@@ -70,7 +71,15 @@ def binds(result: SessionResult) -> int:
     return sum(1 for d in result.decisions if isinstance(d, BindDecision))
 
 
-@pytest.mark.parametrize("shape_name", list(SHAPES))
+def wanted_shapes() -> list[str]:
+    """``PYROCLAST_BENCH_SHAPES`` (comma-separated names of ``SHAPES``) picks some; default all."""
+    wanted = os.environ.get("PYROCLAST_BENCH_SHAPES")
+    return [n.strip() for n in wanted.split(",")] if wanted else list(SHAPES)
+
+
+# The scalar reference alone takes minutes on a loaded machine.
+@pytest.mark.timeout(3600)
+@pytest.mark.parametrize("shape_name", wanted_shapes())
 def test_scheduler_session_bench(shape_name: str) -> None:
     shape, sessions = SHAPES[shape_name]
     conf, active = bench_conf()

@@ -66,6 +66,7 @@ class Allocate(Action):
         queues: PriorityQueue[QueueInfo] = PriorityQueue(ssn.queue_order_fn)
         jobs_by_queue: dict[str, PriorityQueue[JobInfo]] = {}
         tasks_by_job: dict[str, PriorityQueue[TaskInfo]] = {}
+        task_less, job_less = ssn.task_less(), ssn.job_less()
         for job in ssn.jobs.values():
             if job.is_pending():
                 if ssn.enqueue_enabled:
@@ -76,14 +77,14 @@ class Allocate(Action):
                 continue
             if job.queue not in ssn.queues:
                 continue
-            tasks: PriorityQueue[TaskInfo] = PriorityQueue(ssn.task_order_fn)
+            tasks: PriorityQueue[TaskInfo] = PriorityQueue(task_less)
             for task in job.tasks_in(TaskStatus.PENDING).values():
                 if not task.init_resreq.is_empty():  # best-effort tasks are backfill's
                     tasks.push(task)
             if tasks.empty():
                 continue
             if job.queue not in jobs_by_queue:
-                jobs_by_queue[job.queue] = PriorityQueue(ssn.job_order_fn)
+                jobs_by_queue[job.queue] = PriorityQueue(job_less)
                 queues.push(ssn.queues[job.queue])
             jobs_by_queue[job.queue].push(job)
             tasks_by_job[job.uid] = tasks

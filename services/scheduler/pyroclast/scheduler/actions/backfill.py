@@ -16,7 +16,7 @@ from pyroclast.scheduler.framework import (
     prioritize_nodes,
     select_best_node,
 )
-from pyroclast.scheduler.framework.vector_search import vector_search
+from pyroclast.scheduler.framework.vector_search import NodeSelection, vector_search
 
 __all__ = ["Backfill"]
 
@@ -53,8 +53,14 @@ class Backfill(Action):
                 continue
             node = feasible[0]
             if len(feasible) > 1:
-                scores = prioritize_nodes(ssn, task, feasible)
-                node = ssn.best_node(task, scores) or select_best_node(scores) or node
+                best = None
+                if vector is not None and isinstance(feasible, NodeSelection):
+                    best = vector.best_scored(task, feasible)
+                if best is not None:
+                    node = best
+                else:
+                    scores = prioritize_nodes(ssn, task, feasible)
+                    node = ssn.best_node(task, scores) or select_best_node(scores) or node
             try:
                 ssn.allocate(task, node)
             except SchedulingError as exc:
@@ -67,6 +73,7 @@ class Backfill(Action):
         queues: PriorityQueue[QueueInfo] = PriorityQueue(ssn.queue_order_fn)
         jobs: dict[str, PriorityQueue[JobInfo]] = {}
         tasks: dict[str, PriorityQueue[TaskInfo]] = {}
+        task_less = ssn.task_less()
         for job in ssn.jobs.values():
             if job.is_pending():
                 continue
@@ -78,11 +85,11 @@ class Backfill(Action):
                 continue
             for task in list(job.tasks_in(TaskStatus.PENDING).values()):
                 if task.best_effort:
-                    tasks.setdefault(job.uid, PriorityQueue(ssn.task_order_fn)).push(task)
+                    tasks.setdefault(job.uid, PriorityQueue(task_less)).push(task)
             for task in list(job.tasks_in(TaskStatus.PIPELINED).values()):
                 if task.best_effort:
                     ssn.statement().unpipeline(task)
-                    tasks.setdefault(job.uid, PriorityQueue(ssn.task_order_fn)).push(task)
+                    tasks.setdefault(job.uid, PriorityQueue(task_less)).push(task)
             if job.uid not in tasks:
                 continue
             if queue.uid not in jobs:

@@ -117,11 +117,40 @@ class JobInfo:
                 del self.task_status_index[old.status]
 
     def update_task_status(self, task: TaskInfo, status: TaskStatus) -> None:
-        """Move ``task`` to ``status`` keeping the index and resource sums right."""
-        if task.uid in self.tasks:
-            self.delete_task(task)
+        """Move ``task`` to ``status`` keeping the index and resource sums right.
+
+        The same as deleting and adding it again (the task moves to the end of ``tasks``
+        and of its new status bucket), without recomputing the sums it leaves unchanged.
+        """
+        uid = task.uid
+        tasks = self.tasks
+        if tasks.get(uid) is not task:
+            if uid in tasks:
+                self.delete_task(task)
+            task.status = status
+            self.add_task(task)
+            return
+        old = task.status
+        del tasks[uid]
+        tasks[uid] = task
+        self.counts.remove(task, old)
+        index = self.task_status_index
+        bucket = index.get(old)
+        if bucket is not None:
+            bucket.pop(uid, None)
+            if not bucket:
+                del index[old]
         task.status = status
-        self.add_task(task)
+        bucket = index.get(status)
+        if bucket is None:
+            bucket = index[status] = {}
+        bucket[uid] = task
+        self.counts.add(task, status)
+        was, now = allocated_status(old), allocated_status(status)
+        if was and not now:
+            self.allocated = self.allocated.sub_without_assert(task.resreq)
+        elif now and not was:
+            self.allocated = self.allocated.add(task.resreq)
 
     def tasks_in(self, status: TaskStatus) -> dict[str, TaskInfo]:
         return self.task_status_index.get(status, {})

@@ -249,6 +249,35 @@ class Extensions:
             return res < 0
         return compare_task(lv, rv)
 
+    def job_less(self) -> Callable[[JobInfo, JobInfo], bool]:
+        """:meth:`job_order_fn` with the plugins' functions looked up once (see :meth:`task_less`)."""
+        fns = self._flat("job_order", ExtensionPoint.JOB_ORDER)
+
+        def less(lv: JobInfo, rv: JobInfo) -> bool:
+            for fn in fns:
+                j: int = fn(lv, rv)
+                if j != 0:
+                    return j < 0
+            if lv.creation_timestamp == rv.creation_timestamp:
+                return lv.uid < rv.uid
+            return lv.creation_timestamp < rv.creation_timestamp
+
+        return less
+
+    def task_less(self) -> Callable[[TaskInfo, TaskInfo], bool]:
+        """:meth:`task_order_fn` with the plugins' functions looked up once (for a queue
+        filled and drained while no plugin registers)."""
+        fns = self._flat("task_order", ExtensionPoint.TASK_ORDER)
+
+        def less(lv: TaskInfo, rv: TaskInfo) -> bool:
+            for fn in fns:
+                j: int = fn(lv, rv)
+                if j != 0:
+                    return j < 0
+            return compare_task(lv, rv)
+
+        return less
+
     # -- job verdicts -------------------------------------------------------------
     def job_valid(self, job: JobInfo) -> ValidateResult | None:
         for fn in self._flat("job_valid", None):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -31,7 +33,7 @@ from pyroclast.scheduler.framework.registry import (
 from pyroclast.scheduler.framework.statement import Statement
 from pyroclast.scheduler.framework.vector import VECTORISED_DEFAULT, VectorState
 
-__all__ = ["Session", "SessionResult", "close_session", "open_session", "run_session"]
+__all__ = ["Session", "SessionResult", "close_session", "gc_paused", "open_session", "run_session"]
 
 
 @dataclass
@@ -178,6 +180,19 @@ class Session(Extensions):
     def mark_job_dirty(self, uid: str) -> None:
         self.dirty_jobs.add(uid)
 
+    def release(self) -> None:
+        """Drop the session's view and functions (after closing it). Plugins and event
+        handlers refer back to the session, a cycle only the garbage collector would undo:
+        without these references the session's objects are freed as soon as it goes."""
+        self.jobs, self.nodes, self.node_list, self.queues = {}, {}, [], {}
+        self.plugins = {}
+        self.vector = None
+        self.event_handlers = []
+        self._fns, self._chains, self._flats = {}, {}, {}
+        self.decisions = []
+        self.old_status = {}
+        self.dirty_jobs = set()
+
     def registered_plugins(self, kind: str, point: ExtensionPoint) -> list[str]:
         """Plugins with a ``kind`` function (``"predicate"``, ...) switched on, in tier order."""
         fns = self._fns.get(kind, {})
@@ -249,7 +264,47 @@ def run_session(
     """Open a session, run the conf's actions in order, close it.
 
     ``clone=False`` schedules on ``snap`` itself (for a snapshot built for this session only).
+    The cyclic garbage collector is paused for the session (see :func:`gc_paused`).
     """
+    with gc_paused():
+        return _run_session(
+            snap,
+            conf,
+            uid=uid,
+            now=now,
+            plugins=plugins,
+            actions=actions,
+            node_search=node_search,
+            vectorised=vectorised,
+            clone=clone,
+        )
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (restored after): a session allocates many objects
+    it keeps until its end, over which every collection would walk for nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _run_session(
+    snap: ClusterSnapshot,
+    conf: SchedulerConf,
+    *,
+    uid: str,
+    now: datetime | None,
+    plugins: Mapping[str, PluginBuilder] | None,
+    actions: Mapping[str, ActionBuilder] | None,
+    node_search: NodeSearch | None,
+    vectorised: bool | None,
+    clone: bool,
+) -> SessionResult:
     ssn = open_session(
         snap,
         conf,
@@ -269,4 +324,6 @@ def run_session(
         steps.append(builder())
     for action in steps:
         action.execute(ssn)
-    return close_session(ssn)
+    result = close_session(ssn)
+    ssn.release()
+    return result

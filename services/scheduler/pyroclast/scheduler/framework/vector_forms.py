@@ -127,6 +127,9 @@ class VectorForms:
 
     def scores(self, task: TaskInfo, idx: IndexArray) -> FloatArray | None:
         """Node order plus batch node order, summed in the scalar order; None if a form declines."""
+        if len(self.node_order) + len(self.batch) == 1:
+            # one form: 0.0 + x is x (and the node order's sum of no function is 0.0)
+            return (self.node_order or self.batch)[0].scores(task, idx)
         sums: list[FloatArray] = []
         for forms in (self.node_order, self.batch):
             total: FloatArray = np.zeros(len(idx), dtype=np.float64)

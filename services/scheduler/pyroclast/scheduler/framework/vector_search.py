@@ -10,6 +10,11 @@ vector form, :mod:`.vector_forms`, gives a mask instead). Errors are kept as cod
 (:mod:`.vector_errors`). The best node: idle room first, then future-idle room; with no
 scoring function configured the first node in node order, else the scores (vector forms
 where the plugins have them, the scalar functions otherwise) and the first best.
+
+Consecutive searches for tasks of one shape (a gang's replicas) are batched: their
+candidate nodes are kept between searches and patched on the nodes that changed
+(:mod:`.vector_batch`), and the plugins' vector forms keep their per-node values over all
+nodes the same way (:mod:`.vector_cache`), so a placement costs work on its node only.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pyroclast.scheduler.api import FitErrors, NodeInfo, Status, StatusCode, Tas
 from pyroclast.scheduler.api.types import insufficient_resource_reason
 from pyroclast.scheduler.framework.nodes import NodeSearch, predicate_for_allocate, select_best_node
 from pyroclast.scheduler.framework.vector import IndexArray, NodeMatrix
+from pyroclast.scheduler.framework.vector_batch import CandidateRuns
 from pyroclast.scheduler.framework.vector_errors import CodedFitErrors, ErrorTable, GroupCache
 from pyroclast.scheduler.framework.vector_forms import VectorForms
 
@@ -95,6 +101,8 @@ class VectorSearch:
         self._cache: dict[str, GroupCache] = {}
         self._luts: dict[Resource, NDArray[np.int64]] = {}
         self._pending = False  # whether any cached error may still be pending
+        self._ok_version = 0  # bumped whenever a group's ``ok`` changes
+        self.runs = CandidateRuns(matrix)
 
     # -- the search ---------------------------------------------------------------------
     def predicate_nodes(self, task: TaskInfo, search: NodeSearch) -> tuple[NodeSelection, FitErrors]:
@@ -110,11 +118,15 @@ class VectorSearch:
         group = f"{task.job}/{task.role}"
         entry = self._cache.get(group) if use_cache else None
         fit = mat.fit_mask(task.init_resreq) if self.resource_fit else np.ones(total, dtype=np.bool_)
-        cand = fit if entry is None else fit & entry.ok
         pmask = self.forms.predicate_mask(task)
-        if pmask is not None:
-            cand = cand & pmask
-        nz = np.flatnonzero(cand)
+        ok = entry.ok if entry is not None else None
+        if self.resource_fit and (pmask is not None or not self.forms.has_predicates):
+            nz = self.runs.candidates(fit, pmask, ok, self._ok_version)
+        else:
+            cand = fit if ok is None else fit & ok
+            if pmask is not None:
+                cand = cand & pmask
+            nz = np.flatnonzero(cand)
         k = int(np.searchsorted(nz, start))
         plugin_fail: dict[int, int] = {}
         if pmask is None and self.forms.has_predicates:
@@ -142,7 +154,8 @@ class VectorSearch:
                 entry = GroupCache(total)
                 if self._record(task, entry, slices, fit, pmask, plugin_fail) and use_cache:
                     self._cache[group] = entry
-            else:
+            elif plugin_fail or sum(int(np.count_nonzero(entry.ok[a:b])) for a, b in slices) > passed:
+                # (else every node of the range that failed is cached already: nothing to record)
                 self._record(task, entry, slices, fit, pmask, plugin_fail)
         if len(found):
             return NodeSelection(mat.nodes, found), FitErrors()
@@ -188,18 +201,21 @@ class VectorSearch:
             short = ~fit[a:b] & ok
             failing = fit[a:b] & ~pmask[a:b] & ok if pmask is not None else None
             if short.any():
+                self._ok_version += 1
                 np.putmask(entry.task[a:b], short, t)
                 entry.pending[a:b] |= short
                 self._pending = True
                 ok &= ~short
                 recorded = True
             if failing is not None and failing.any():
+                self._ok_version += 1
                 idx = np.flatnonzero(failing) + a
                 entry.codes[idx] = self.forms.predicate_codes(task, idx, self.table)
                 entry.task[idx] = t
                 entry.ok[idx] = False
                 recorded = True
         if plugin_fail:
+            self._ok_version += 1
             idx = np.fromiter(plugin_fail.keys(), dtype=np.intp, count=len(plugin_fail))
             entry.codes[idx] = np.fromiter(plugin_fail.values(), dtype=np.int64, count=len(plugin_fail))
             entry.task[idx] = t
@@ -247,7 +263,8 @@ class VectorSearch:
             if not len(idx):
                 return None
             return nodes[int(idx[int(np.argmax(idle_ok))])]
-        for group in (idx[idle_ok], idx[~idle_ok]):
+        groups = (idx,) if idle_ok.all() else (idx[idle_ok], idx[~idle_ok])
+        for group in groups:
             if len(group) == 1:
                 return nodes[int(group[0])]
             if len(group):
@@ -255,6 +272,24 @@ class VectorSearch:
                 if best is not None:
                     return best
         return None
+
+    def best_scored(self, task: TaskInfo, feasible: NodeSelection) -> NodeInfo | None:
+        """``select_best_node(prioritize_nodes(...))`` over ``feasible`` (no best-node
+        function registered): the first node of the best score; None when the scalar
+        functions must score."""
+        forms = self.forms
+        idx = feasible.indices
+        if not len(idx):
+            return None
+        if not forms.scoring:
+            return self.matrix.nodes[int(idx[0])]
+        if not forms.scores_vectorised:
+            return None
+        self.matrix.sync()
+        scores = forms.scores(task, idx)
+        if scores is None:
+            return None
+        return self.matrix.nodes[int(idx[int(np.argmax(scores))])]
 
     def _best_of(self, task: TaskInfo, group: IndexArray) -> NodeInfo | None:
         nodes = self.matrix.nodes

@@ -22,6 +22,7 @@ from pyroclast.scheduler.api import NodeInfo, TaskInfo
 from pyroclast.scheduler.conf import Arguments
 from pyroclast.scheduler.framework import Plugin, Session, register_plugin
 from pyroclast.scheduler.framework.vector import IndexArray, NodeMatrix
+from pyroclast.scheduler.framework.vector_cache import ColumnCache
 from pyroclast.scheduler.framework.vector_forms import register_vector_node_order
 
 __all__ = [
@@ -118,11 +119,20 @@ class BinpackForm:
         del ssn
         self.weights = plugin.weights
         self.matrix = matrix
+        self._cache: ColumnCache[np.float64] = ColumnCache(matrix)
 
     def scores(self, task: TaskInfo, idx: IndexArray) -> NDArray[np.float64]:
-        m = self.matrix
-        m.sync()
+        self.matrix.sync()
         request = task.resreq
+        values = self._cache.get(
+            request, lambda at: self._scores(request, at), lambda i: self._score_at(request, i)
+        )
+        out: NDArray[np.float64] = values[idx]
+        return out
+
+    def _scores(self, request: Resource, idx: IndexArray) -> NDArray[np.float64]:
+        """Element-wise over nodes ``idx``: a node's score reads its own columns only."""
+        m = self.matrix
         score: NDArray[np.float64] = np.zeros(len(idx), dtype=np.float64)
         overflow = np.zeros(len(idx), dtype=np.bool_)
         weight_sum = 0
@@ -148,6 +158,34 @@ class BinpackForm:
         score = score * float(MAX_NODE_SCORE * self.weights.weight)
         score[overflow] = 0.0
         return score
+
+    def _score_at(self, request: Resource, i: int) -> float:
+        """:meth:`_scores` of node ``i`` in Python numbers, with the same float operations."""
+        m = self.matrix
+        score = 0.0
+        overflow = False
+        weight_sum = 0
+        for name in request.names():
+            w = self.weights.resources.get(name)
+            if w is None:
+                continue
+            weight_sum += w
+            if w == 0:
+                continue
+            try:
+                col = m.space.index(name)
+            except KeyError:
+                continue
+            capacity = int(m.allocatable[col, i])
+            final = capacity - int(m.idle[col, i]) + request.get(name)
+            counted = capacity != 0
+            overflow = overflow or (counted and final > capacity)
+            part = float(final * w) / float(capacity) if counted else 0.0
+            score = score + (part if counted and final <= capacity else 0.0)
+        if weight_sum > 0:
+            score = score / float(weight_sum)
+        score = score * float(MAX_NODE_SCORE * self.weights.weight)
+        return 0.0 if overflow else score
 
 
 register_plugin(BinpackPlugin.name, BinpackPlugin)

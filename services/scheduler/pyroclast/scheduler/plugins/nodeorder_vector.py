@@ -11,6 +11,7 @@ operation mirrors :func:`.nodeorder.batch_scores`, its oracle, so the numbers ar
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ from pyroclast.common.bus.messages import PodRecord
 from pyroclast.common.resources import CPU, GPU, MEMORY
 from pyroclast.scheduler.api import NodeInfo, TaskInfo
 from pyroclast.scheduler.framework.vector import IndexArray, NodeMatrix
+from pyroclast.scheduler.framework.vector_cache import ColumnCache
 from pyroclast.scheduler.plugins.nodeorder import (
     MAX_NODE_SCORE,
     is_best_effort,
@@ -66,10 +68,16 @@ class NodeOrderForm:
         self.all_counted = bool((self.alloc[:2] != 0).all())
         self.plugin = plugin
         self._labels: dict[bytes, tuple[Ints, bool]] = {}
+        # by the pod's id (the shape keeps the pod, so the id stays its own)
+        self._shapes: dict[int, _Shape] = {}
         self._contrib: dict[str, tuple[int, int, int, int, int]] = {}
+        # per node: the keys of the tasks its sums count, and the sums (requests, non-zero requests)
+        self._counted: list[set[str]] = [set() for _ in range(n)]
+        self._sums: list[list[int]] = [[0] * 5 for _ in range(n)]
         for i in range(n):
             self._refresh(i)
         self.stamp = len(matrix.log)
+        self._score_cache: ColumnCache[np.float64] = ColumnCache(matrix)
 
     def _contribution(self, key: str, task: TaskInfo) -> tuple[int, int, int, int, int]:
         """A task's cpu, memory, gpu requests and its non-zero cpu and memory requests."""
@@ -88,18 +96,27 @@ class NodeOrderForm:
         return c
 
     def _refresh(self, i: int) -> None:
-        cpu = mem = gpu = nz_cpu = nz_mem = 0
+        """Re-read node ``i``'s request sums: add the tasks new on it, take off the ones gone
+        (the sums are integers, so the order of the additions does not matter)."""
+        tasks = self.matrix.nodes[i].tasks
+        counted = self._counted[i]
+        keys = tasks.keys()
+        added = keys - counted
+        removed = counted - keys
+        if not added and not removed:
+            return
         contrib = self._contrib
-        for key, t in self.matrix.nodes[i].tasks.items():
+        sums = self._sums[i]
+        for key in added:
             found = contrib.get(key)
-            a, b, c, d, e = found if found is not None else self._contribution(key, t)
-            cpu += a
-            mem += b
-            gpu += c
-            nz_cpu += d
-            nz_mem += e
-        self.requested[:, i] = (cpu, mem, gpu)
-        self.nonzero[:, i] = (nz_cpu, nz_mem)
+            for k, v in enumerate(found if found is not None else self._contribution(key, tasks[key])):
+                sums[k] += v
+        for key in removed:
+            for k, v in enumerate(contrib[key]):
+                sums[k] -= v
+        counted |= added
+        counted -= removed
+        self.rows[6:11, i] = sums
 
     def _sync(self) -> None:
         m = self.matrix
@@ -158,34 +175,146 @@ class NodeOrderForm:
         return out
 
     def scores(self, task: TaskInfo, idx: IndexArray) -> Floats:
-        """Weighted integer scores summed exactly (as the scalar float sums of integers are)."""
+        """Weighted integer scores summed exactly (as the scalar float sums of integers are).
+
+        Given the candidates' maxima of the label scores (their normalisation), every part
+        is element-wise: the sum is kept over all nodes per shape and maxima
+        (:class:`ColumnCache`, patched on the nodes that changed) and gathered at ``idx``.
+        """
         self._sync()
         pod, w = task.pod, self.w
-        total: Ints = np.zeros(len(idx), dtype=np.int64)
-        if w.least_requested or w.most_requested or (w.balanced_resource and not is_best_effort(pod)):
-            cols = _Columns(self, idx)
-            if w.least_requested:
-                total += self._fit(pod, cols, (50, 50), most=False) * w.least_requested
-            if w.most_requested:
-                total += self._fit(pod, cols, (1, 1), most=True) * w.most_requested
-            if w.balanced_resource and not is_best_effort(pod):
-                total += self._balanced(pod, cols) * w.balanced_resource
-        if w.node_affinity:
-            raw, zero = self._label_scores("aff", pod, node_affinity_score)
-            if not zero:  # all zero: normalised to zero
-                total += normalize(raw[idx]) * w.node_affinity
+        shape = self._shapes.get(id(pod))
+        if shape is None or shape.pod is not pod:
+            shape = self._shapes[id(pod)] = self._shape(pod)
+        tops: list[int] = []
+        for raw, zero in (shape.aff, shape.taint):
+            if raw is not None and not zero:
+                tops.append(int(raw[idx].max()) if len(idx) else 0)
+        key = (shape.key, *tops)
+        full = self._score_cache.get(
+            key,
+            lambda at: self._shape_scores(shape, tops, at),
+            lambda i: self._shape_score_at(shape, tops, i),
+        )
+        out: Floats = full[idx]
         if w.pod_affinity and topology_scores(pod, self.ssn.node_list, self.plugin.affinity_nodes):
             nodes = [self.matrix.nodes[i] for i in idx.tolist()]
             scores = inter_pod_affinity_scores(pod, nodes, self.ssn.node_list, self.plugin.affinity_nodes)
-            total += np.array(scores, dtype=np.int64) * w.pod_affinity
-        if w.taint_toleration:
-            raw, zero = self._label_scores("taint", pod, taint_toleration_score)
+            out = out + (np.array(scores, dtype=np.int64) * w.pod_affinity).astype(np.float64)
+        return out
+
+    def _shape(self, pod: PodRecord) -> _Shape:
+        w = self.w
+        balanced = bool(w.balanced_resource) and not is_best_effort(pod)
+        aff = self._label_scores("aff", pod, node_affinity_score) if w.node_affinity else (None, True)
+        taint = (
+            self._label_scores("taint", pod, taint_toleration_score) if w.taint_toleration else (None, True)
+        )
+        labels = _label_keys(pod) if w.node_affinity or w.taint_toleration else (b"", b"")
+        return _Shape(pod, balanced, (self._shape_key(pod, balanced), *labels), aff, taint)
+
+    def _shape_scores(self, shape: _Shape, tops: list[int], idx: IndexArray) -> Floats:
+        """Every part but inter-pod affinity on nodes ``idx``, given the label maxima ``tops``."""
+        w = self.w
+        pod, balanced = shape.pod, shape.balanced
+        if w.least_requested or w.most_requested or balanced:
+            total = self._resource_scores(pod, idx, balanced)
+        else:
+            total = np.zeros(len(idx), dtype=np.int64)
+        it = iter(tops)
+        raw, zero = shape.aff
+        if raw is not None and not zero:  # (all zero: normalised to zero)
+            total += normalize(raw[idx], top=next(it)) * w.node_affinity
+        raw, zero = shape.taint
+        if raw is not None:
             if zero:  # all zero: normalised to the maximum
                 total += MAX_NODE_SCORE * w.taint_toleration
             else:
-                total += normalize(raw[idx], reverse=True) * w.taint_toleration
+                total += normalize(raw[idx], reverse=True, top=next(it)) * w.taint_toleration
         out: Floats = total.astype(np.float64)
         return out
+
+    def _shape_score_at(self, shape: _Shape, tops: list[int], i: int) -> float:
+        """:meth:`_shape_scores` of one node in Python numbers."""
+        w = self.w
+        pod, balanced = shape.pod, shape.balanced
+        total = 0
+        if w.least_requested or w.most_requested or balanced:
+            total = self._resource_score_at(pod, i, balanced)
+        it = iter(tops)
+        raw, zero = shape.aff
+        if raw is not None and not zero:
+            total += _normalize_one(int(raw[i]), next(it), reverse=False) * w.node_affinity
+        raw, zero = shape.taint
+        if raw is not None:
+            if zero:
+                total += MAX_NODE_SCORE * w.taint_toleration
+            else:
+                total += _normalize_one(int(raw[i]), next(it), reverse=True) * w.taint_toleration
+        return float(total)
+
+    def _shape_key(self, pod: PodRecord, balanced: bool) -> tuple[int, ...]:
+        """What the resource scores read of a pod: its (non-zero) requests."""
+        reqs = pod.requests
+        return (
+            nonzero_request(pod, CPU),
+            nonzero_request(pod, MEMORY),
+            *(reqs.get(name, 0) for name in _RES),
+            balanced,
+        )
+
+    def _resource_scores(self, pod: PodRecord, idx: IndexArray, balanced: bool) -> Ints:
+        """The weighted least/most allocated and balanced scores of nodes ``idx`` (element-wise)."""
+        w = self.w
+        cols = _Columns(self, idx)
+        total: Ints = np.zeros(len(idx), dtype=np.int64)
+        if w.least_requested:
+            total += self._fit(pod, cols, (50, 50), most=False) * w.least_requested
+        if w.most_requested:
+            total += self._fit(pod, cols, (1, 1), most=True) * w.most_requested
+        if balanced:
+            total += self._balanced(pod, cols) * w.balanced_resource
+        return total
+
+    def _resource_score_at(self, pod: PodRecord, i: int, balanced: bool) -> int:
+        """:meth:`_resource_scores` of one node in Python numbers, operation by operation
+        (a patch of one node costs less so than an array expression)."""
+        w = self.w
+        col: list[int] = self.rows[:, i].tolist()
+        a_cpu, a_mem, a_gpu, s_cpu, s_mem, s_gpu, r_cpu, r_mem, r_gpu, nz_cpu, nz_mem = col
+        total = 0
+        if w.least_requested or w.most_requested:
+            req = (nz_cpu + nonzero_request(pod, CPU), nz_mem + nonzero_request(pod, MEMORY))
+            alloc, safe = (a_cpu, a_mem), (s_cpu, s_mem)
+            if w.least_requested:
+                part = [
+                    0 if q > a else (a - q) * MAX_NODE_SCORE // d
+                    for q, a, d in zip(req, alloc, safe, strict=True)
+                ]
+                total += _weighted(part, alloc, (50, 50)) * w.least_requested
+            if w.most_requested:
+                part = [min(q, a) * MAX_NODE_SCORE // d for q, a, d in zip(req, alloc, safe, strict=True)]
+                total += _weighted(part, alloc, (1, 1)) * w.most_requested
+        if balanced:
+            reqs = pod.requests
+            pod_gpu = reqs.get(GPU, 0)
+            fracs = [
+                min(float(r + reqs.get(name, 0)) / float(d), 1.0)
+                for r, d, name in ((r_cpu, s_cpu, CPU), (r_mem, s_mem, MEMORY), (r_gpu, s_gpu, GPU))
+            ]
+            valid = [a_cpu != 0, a_mem != 0, a_gpu != 0 and pod_gpu != 0]
+            picked = [f for f, v in zip(fracs, valid, strict=True) if v]
+            std = 0.0
+            if len(picked) == 2:
+                std = abs((picked[0] - picked[1]) / 2)
+            elif len(picked) == 3:
+                mean = (fracs[0] + fracs[1] + fracs[2]) / 3
+                sq = (fracs[0] - mean) * (fracs[0] - mean)
+                sq = sq + (fracs[1] - mean) * (fracs[1] - mean)
+                sq = sq + (fracs[2] - mean) * (fracs[2] - mean)
+                std = math.sqrt(sq / 3)
+            total += math.trunc((1 - std) * MAX_NODE_SCORE) * w.balanced_resource
+        return total
 
     def _label_scores(
         self, kind: str, pod: PodRecord, fn: Callable[[PodRecord, NodeInfo], int]
@@ -193,11 +322,7 @@ class NodeOrderForm:
         """A raw label-based score over all nodes and whether it is zero everywhere; nodes'
         labels and taints are fixed in a session, so it depends only on the pod's preferences
         (node affinity, tolerations)."""
-        if kind == "aff":
-            na = pod.affinity.node_affinity if pod.affinity is not None else None
-            key = b"aff" + msgspec.json.encode(na)
-        else:
-            key = b"taint" + msgspec.json.encode(pod.tolerations)
+        key = _label_keys(pod)[0 if kind == "aff" else 1]
         cached = self._labels.get(key)
         if cached is None:
             raw = np.array([fn(pod, n) for n in self.matrix.nodes], dtype=np.int64)
@@ -219,10 +344,62 @@ class _Columns:
         self.nonzero = rows[9:11]
 
 
-def normalize(scores: Ints, *, reverse: bool = False) -> Ints:
-    """:func:`.nodeorder.default_normalize` over an array."""
-    top = int(scores.max()) if len(scores) else 0
+def _weighted(scores: list[int], alloc: tuple[int, int], weights: tuple[int, int]) -> int:
+    """The weighted mean of cpu and memory scores over the resources the node has (``_fit``)."""
+    total = weight_sum = 0
+    for score, a, w in zip(scores, alloc, weights, strict=True):
+        if a != 0:
+            total += score * w
+            weight_sum += w
+    return total // weight_sum if weight_sum > 0 else 0
+
+
+def normalize(scores: Ints, *, reverse: bool = False, top: int | None = None) -> Ints:
+    """:func:`.nodeorder.default_normalize` over an array (``top``: its maximum, if known)."""
+    if top is None:
+        top = int(scores.max()) if len(scores) else 0
     if top <= 0:
         return np.full(len(scores), MAX_NODE_SCORE, dtype=np.int64) if reverse else scores
     out: Ints = MAX_NODE_SCORE * scores // top
     return MAX_NODE_SCORE - out if reverse else out
+
+
+_NO_AFFINITY = b"aff" + msgspec.json.encode(None)
+_NO_TOLERATIONS = b"taint" + msgspec.json.encode([])
+
+
+def _label_keys(pod: PodRecord) -> tuple[bytes, bytes]:
+    """The keys of a pod's node-affinity and toleration preferences (what label scores read)."""
+    na = pod.affinity.node_affinity if pod.affinity is not None else None
+    aff = _NO_AFFINITY if na is None else b"aff" + msgspec.json.encode(na)
+    taint = _NO_TOLERATIONS if not pod.tolerations else b"taint" + msgspec.json.encode(pod.tolerations)
+    return aff, taint
+
+
+def _normalize_one(score: int, top: int, *, reverse: bool) -> int:
+    """One element of :func:`normalize` of an array whose maximum is ``top``."""
+    if top <= 0:
+        return MAX_NODE_SCORE if reverse else score
+    out = MAX_NODE_SCORE * score // top
+    return MAX_NODE_SCORE - out if reverse else out
+
+
+class _Shape:
+    """What the scores read of a pod: its resource key, whether balanced allocation counts,
+    and its raw label scores (None: weight 0) with whether they are zero everywhere."""
+
+    __slots__ = ("aff", "balanced", "key", "pod", "taint")
+
+    def __init__(
+        self,
+        pod: PodRecord,
+        balanced: bool,
+        key: tuple[object, ...],
+        aff: tuple[Ints | None, bool],
+        taint: tuple[Ints | None, bool],
+    ) -> None:
+        self.pod = pod
+        self.balanced = balanced
+        self.key = key
+        self.aff = aff
+        self.taint = taint

@@ -24,6 +24,7 @@ from pyroclast.common.bus.messages import PodRecord
 from pyroclast.common.resources import PODS
 from pyroclast.scheduler.api import Status, StatusCode, TaskInfo
 from pyroclast.scheduler.framework.vector import BoolArray, IndexArray, NodeMatrix
+from pyroclast.scheduler.framework.vector_cache import ColumnCache
 from pyroclast.scheduler.framework.vector_errors import ErrorTable
 from pyroclast.scheduler.plugins.predicate_checks import (
     ERR_POD_NUMBER_EXCEEDED,
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PredicatesForm"]
 
+#: The shape key of a pod with no node selector, node affinity or tolerations.
+_PLAIN = msgspec.json.encode(({}, None, []))
 _POD_COUNT = Status(StatusCode.UNSCHEDULABLE, ERR_POD_NUMBER_EXCEEDED, "predicates")
 
 
@@ -68,12 +71,22 @@ class PredicatesForm:
         else:
             self.max_tasks = np.zeros(len(matrix.nodes), dtype=np.int64)
         self._stable_by_shape: dict[bytes, _Stable] = {}
+        # by the pod's id, the pod kept alongside (so the id stays its own)
+        self._stable_by_pod: dict[int, tuple[PodRecord, _Stable]] = {}
+        # Static masks by id of their _Stable (kept in _stable_by_shape for the session).
+        self._static: ColumnCache[np.bool_] = ColumnCache(matrix)
         # The last mask: it changes only with the placed pods, i.e. with the plugin's version.
         self._last: tuple[str, int, BoolArray] | None = None
 
     def _stable(self, pod: PodRecord) -> _Stable:
+        known = self._stable_by_pod.get(id(pod))
+        if known is not None and known[0] is pod:
+            return known[1]
         aff = pod.affinity.node_affinity if pod.affinity is not None else None
-        key = msgspec.json.encode((pod.node_selector, aff, pod.tolerations))
+        if not pod.node_selector and aff is None and not pod.tolerations:
+            key = _PLAIN
+        else:
+            key = msgspec.json.encode((pod.node_selector, aff, pod.tolerations))
         found = self._stable_by_shape.get(key)
         if found is None:
             p = self.plugin
@@ -96,6 +109,7 @@ class PredicatesForm:
                         first[i] = code
                         break
             found = self._stable_by_shape[key] = _Stable(first, statuses)
+        self._stable_by_pod[id(pod)] = (pod, found)
         return found
 
     def _dynamic(self, task: TaskInfo) -> tuple[bool, bool]:
@@ -111,8 +125,19 @@ class PredicatesForm:
         if last is not None and last[0] == task.uid and last[1] == p.version:
             return last[2]
         m.sync()
-        fail = self._stable(pod).fail | (m.ntasks >= self.max_tasks)
+        stable = self._stable(pod)
         dynamic_ports, dynamic_affinity = self._dynamic(task)
+        if not (dynamic_ports or dynamic_affinity):
+            # the stable filters and the pod count: kept per shape, patched on changed nodes
+            ntasks, max_tasks, fail = m.ntasks, self.max_tasks, stable.fail
+            passing = self._static.get(
+                id(stable),
+                lambda at: self._static_mask(stable, at),
+                lambda i: not (fail[i] or ntasks[i] >= max_tasks[i]),
+            )
+            self._last = (task.uid, p.version, passing)
+            return passing
+        fail = stable.fail | (m.ntasks >= self.max_tasks)
         if dynamic_ports or dynamic_affinity:
             state = p.inter_pod_state_for(task) if dynamic_affinity else None
             for i in np.flatnonzero(~fail).tolist():
@@ -123,6 +148,11 @@ class PredicatesForm:
         out: BoolArray = ~fail
         out.flags.writeable = False
         self._last = (task.uid, p.version, out)
+        return out
+
+    def _static_mask(self, stable: _Stable, idx: IndexArray) -> BoolArray:
+        """Nodes ``idx`` that pass the stable filters and have room for one more pod."""
+        out: BoolArray = ~(stable.fail[idx] | (self.matrix.ntasks[idx] >= self.max_tasks[idx]))
         return out
 
     def codes(self, task: TaskInfo, idx: IndexArray, table: ErrorTable) -> NDArray[np.int64]:

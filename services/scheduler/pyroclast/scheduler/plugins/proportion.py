@@ -91,6 +91,7 @@ def build_queue_attrs(
         if q.guarantee is not None:
             total_guarantee = total_guarantee.add(FRes.of(q.guarantee))
     attrs: dict[str, QueueAttr] = {}
+    totals: dict[str, tuple[_Sum, _Sum]] = {}
     for job in jobs:
         queue = queues.get(job.queue)
         if queue is None:
@@ -104,20 +105,51 @@ def build_queue_attrs(
             cap = _capability(queue)
             attr.real_capability = real if cap is None else real.min_dimension(cap, INFINITY)
             attrs[job.queue] = attr
+        sums = totals.get(job.queue)
+        if sums is None:
+            sums = totals[job.queue] = (_Sum(), _Sum())
+        allocated, request = sums
         for status, tasks in job.task_status_index.items():
-            for t in tasks.values():
-                if allocated_status(status):
-                    attr.allocated = attr.allocated.add(FRes.of(t.resreq))
-                    attr.request = attr.request.add(FRes.of(t.resreq))
-                elif status is TaskStatus.PENDING:
-                    attr.request = attr.request.add(FRes.of(t.resreq))
+            if allocated_status(status):
+                for t in tasks.values():
+                    allocated.add(t.resreq)
+                    request.add(t.resreq)
+            elif status is TaskStatus.PENDING:
+                for t in tasks.values():
+                    request.add(t.resreq)
         if job.min_resources is not None and (
             job.phase == "Inqueue"
             or (job.phase == "Running" and job.allocated_task_num() >= job.min_available)
         ):
             attr.inqueue = attr.inqueue.add(FRes.of(reserved_resource(job)))
         attr.elastic = attr.elastic.add(FRes.of(job.allocated).exceeded_part(FRes.of(job.min_resources)))
+    for name, (allocated, request) in totals.items():
+        attrs[name].allocated = allocated.fres()
+        attrs[name].request = request.fres()
     return attrs
+
+
+class _Sum:
+    """``FRes()`` plus ``FRes.of(r)`` for each ``r`` added, with the same float additions in
+    the same order, without a frozen vector per step."""
+
+    __slots__ = ("cpu", "memory", "scalars")
+
+    def __init__(self) -> None:
+        self.cpu = 0.0
+        self.memory = 0.0
+        self.scalars: dict[str, float] = {}
+
+    def add(self, r: Resource) -> None:
+        self.cpu = self.cpu + float(r.cpu_milli)
+        self.memory = self.memory + float(r.memory)
+        if r.scalars:
+            s = self.scalars
+            for k, v in r.scalars.items():
+                s[k] = s.get(k, 0.0) + float(v)
+
+    def fres(self) -> FRes:
+        return FRes(self.cpu, self.memory, dict(self.scalars))
 
 
 def compute_deserved(total: Resource, attrs: dict[str, QueueAttr]) -> None:
