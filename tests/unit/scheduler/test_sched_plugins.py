@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from sched_support import node, pod, podgroup, queue, run, session, snap
 
@@ -124,9 +125,31 @@ def test_status_written_only_when_it_changes() -> None:
         transition_id="older",
         last_transition_time="2025-01-01T00:00:00Z",
     )
-    again = podgroup("ns", "pg", 1, phase="Running", conditions=[scheduled])
+    again = msgspec.structs.replace(
+        podgroup("ns", "pg", 1, phase="Running", conditions=[scheduled]), running=1
+    )
     second = run([recs[0], recs[1], again, recs[3]], uid="s2")
     assert [d for d in second.decisions if isinstance(d, PodGroupStatusDecision)] == []
+
+
+def test_status_rewritten_when_only_the_counts_change() -> None:
+    # As Volcano compares the whole status: a PodGroup whose phase and conditions stay but
+    # whose running count is stale (one more pod now runs) gets its status written again.
+    scheduled = PodGroupCondition(
+        type="Scheduled", status="True", reason="tasks in gang are ready to be scheduled", transition_id="x"
+    )
+    stale = msgspec.structs.replace(
+        podgroup("ns", "pg", 1, phase="Running", conditions=[scheduled]), running=1
+    )
+    recs = [
+        node("n1"),
+        queue(),
+        stale,
+        pod("ns", "p0", "pg", node_name="n1", phase="Running"),
+        pod("ns", "p1", "pg", node_name="n1", phase="Running"),
+    ]
+    (st,) = [d for d in run(recs).decisions if isinstance(d, PodGroupStatusDecision)]
+    assert (st.phase, st.running, st.succeeded, st.failed) == ("Running", 2, 0, 0)
 
 
 def test_completed_phase() -> None:

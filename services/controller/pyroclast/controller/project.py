@@ -150,6 +150,9 @@ def project_podgroup(pg: PodGroup) -> PodGroupRecord:
         priority_class_name=(spec.priority_class_name if spec else None) or "",
         phase=(pg.status.phase if pg.status else None) or "",
         conditions=list((pg.status.conditions if pg.status else None) or []),
+        running=(pg.status.running if pg.status else None) or 0,
+        succeeded=(pg.status.succeeded if pg.status else None) or 0,
+        failed=(pg.status.failed if pg.status else None) or 0,
         creation_timestamp=_time(meta.creation_timestamp if meta else None),
         resource_version=(meta.resource_version if meta else None) or "",
     )

@@ -126,6 +126,10 @@ class PodGroupRecord(Message, kw_only=True):
     priority_class_name: str = ""
     phase: str = ""
     conditions: list[PodGroupCondition] = []
+    running: int = 0
+    """``status.running``, as last written (the scheduler rewrites the status when it changes)."""
+    succeeded: int = 0
+    failed: int = 0
     creation_timestamp: datetime | None = None
     resource_version: str = ""
 

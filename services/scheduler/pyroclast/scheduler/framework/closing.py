@@ -85,8 +85,18 @@ def job_updates(ssn: Session) -> tuple[list[PodGroupStatusDecision], list[Explan
     explanations: list[ExplanationRecord] = []
     for uid, job in ssn.jobs.items():
         job.phase = pod_group_phase(job, _unschedulable_now(ssn, job))
+        counts = (
+            job.count(TaskStatus.RUNNING),
+            job.count(TaskStatus.SUCCEEDED),
+            job.count(TaskStatus.FAILED),
+        )
         old = ssn.old_status.get(uid)
-        if old is None or old[0] != job.phase or not _same_conditions(job.conditions, old[1]):
+        if (
+            old is None
+            or old.phase != job.phase
+            or (old.running, old.succeeded, old.failed) != counts
+            or not _same_conditions(job.conditions, old.conditions)
+        ):
             statuses.append(
                 PodGroupStatusDecision(
                     id=f"{ssn.uid}/podgroup-status/{uid}",
@@ -97,9 +107,9 @@ def job_updates(ssn: Session) -> tuple[list[PodGroupStatusDecision], list[Explan
                     uid=job.pg_uid,
                     phase=job.phase,
                     conditions=list(job.conditions),
-                    running=job.count(TaskStatus.RUNNING),
-                    succeeded=job.count(TaskStatus.SUCCEEDED),
-                    failed=job.count(TaskStatus.FAILED),
+                    running=counts[0],
+                    succeeded=counts[1],
+                    failed=counts[2],
                 )
             )
         if job.phase in _UNSCHEDULABLE_PHASES and job.tasks:

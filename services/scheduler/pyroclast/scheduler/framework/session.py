@@ -36,6 +36,24 @@ from pyroclast.scheduler.framework.vector import VECTORISED_DEFAULT, VectorState
 __all__ = ["Session", "SessionResult", "close_session", "gc_paused", "open_session", "run_session"]
 
 
+@dataclass(frozen=True, slots=True)
+class OldStatus:
+    """A job's PodGroup status as the session found it (what closing compares against)."""
+
+    phase: str
+    conditions: list[PodGroupCondition]
+    running: int = 0
+    succeeded: int = 0
+    failed: int = 0
+
+    @classmethod
+    def of(cls, job: JobInfo) -> OldStatus:
+        pg = job.podgroup
+        if pg is None:
+            return cls(job.phase, list(job.conditions))
+        return cls(job.phase, list(job.conditions), pg.running, pg.succeeded, pg.failed)
+
+
 @dataclass
 class SessionResult:
     """What a session decided: binds, evictions and podgroup statuses, and why jobs wait."""
@@ -78,9 +96,7 @@ class Session(Extensions):
         self.enqueue_enabled = "enqueue" in conf.actions
         self.decisions: list[Decision] = []
         self.dirty_jobs: set[str] = set()
-        self.old_status: dict[str, tuple[str, list[PodGroupCondition]]] = {
-            uid: (job.phase, list(job.conditions)) for uid, job in self.jobs.items()
-        }
+        self.old_status: dict[str, OldStatus] = {uid: OldStatus.of(job) for uid, job in self.jobs.items()}
 
     # -- plumbing for actions ---------------------------------------------------
     def statement(self) -> Statement:
