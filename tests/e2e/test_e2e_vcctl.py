@@ -140,13 +140,22 @@ def test_why_a_job_over_its_queues_capability_waits(sandbox: Sandbox) -> None:
     # 3 pods of 1 CPU, all needed, in a queue of 2 CPUs: never enqueued, no pod created.
     sandbox.apply(job("capped", replicas=3, cpu="1", queue="small"))
     wait_for(lambda: sandbox.podgroup_of("capped"), 20, "the PodGroup of capped")
-    out = sandbox.why("capped")
+    # Volcano's enqueue holds the PodGroup; the scheduler says which vote refused it.
+    out = wait_for(
+        lambda: "Scheduler (" in (text := sandbox.why("capped")) and text,
+        30,
+        "the scheduler's explanation of capped",
+        lambda: sandbox.why("capped"),
+    )
     lines = out.splitlines()
     assert lines[0].startswith("Job default/capped is Pending (podgroup capped-")
     assert lines[0].endswith("queue small).")
     assert lines[1] == "Why: queue small at capability cpu 0/2 used, gang needs 3"
-    # Volcano's enqueue holds the PodGroup; the scheduler explains only the jobs it tries to place.
-    assert lines[2].startswith("Note: the scheduler has not enqueued the PodGroup (Pending, not Inqueue)")
+    scheduler = next(line for line in lines if line.startswith("Scheduler ("))
+    assert scheduler.endswith(
+        "NotEnqueued: queue resource quota insufficient: queue small cpu: this job's minResources 3"
+        " + allocated 0 + inqueue 0 > capability 2"
+    ), scheduler
     assert not sandbox.pods("capped")
     assert (sandbox.podgroup_of("capped") or {})["status"]["phase"] == "Pending"
     sandbox.remove("capped")

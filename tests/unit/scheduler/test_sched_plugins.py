@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from sched_support import node, pod, podgroup, queue, run, session, snap
+from sched_support import conf, node, pod, podgroup, queue, run, session, snap
 
 from pyroclast.common.bus.messages import PodGroupStatusDecision
 from pyroclast.common.models.scheduling import PodGroupCondition
@@ -181,3 +181,35 @@ def test_priority_preemptable_and_conformance() -> None:
     # gang keeps lo's minAvailable (2 running > 1: one may go); conformance drops critical and kube-system
     assert [v.name for v in victims] == ["l"]
     assert [t.name for t in evictable(h, [*lo, sys_task])[0]] == ["l"]
+
+
+def test_a_job_over_its_queues_capability_is_explained_with_the_numbers() -> None:
+    recs = [
+        node("n1", cpu="8"),
+        queue("small", capability={"cpu": 2000}),
+        podgroup("ns", "big", 3, queue="small", phase="Pending", min_resources={"cpu": 3000}),
+        *(pod("ns", f"big-{i}", "big", cpu="1") for i in range(3)),
+    ]
+    result = run(recs, conf(plugins=("priority", "gang", "proportion", "predicates")))
+    assert not [d for d in result.decisions if not isinstance(d, PodGroupStatusDecision)]
+    (why,) = result.explanations
+    assert (why.name, why.reason) == ("big", "NotEnqueued")
+    assert why.message == (
+        "queue resource quota insufficient: queue small cpu: this job's minResources 3"
+        " + allocated 0 + inqueue 0 > capability 2"
+    )
+
+
+def test_a_job_over_the_clusters_idle_resources_is_explained_with_the_numbers() -> None:
+    recs = [
+        node("n1", cpu="4"),
+        queue(),
+        podgroup("ns", "huge", 1, phase="Pending", min_resources={"cpu": 10000}),
+        pod("ns", "huge-0", "huge", cpu="10"),
+    ]
+    (why,) = run(recs, conf(plugins=("priority", "gang", "overcommit", "predicates"))).explanations
+    assert why.reason == "NotEnqueued"
+    assert why.message.startswith(
+        "resource in cluster is overused: cpu: this job's minResources 10 + inqueue 0"
+    )
+    assert "idle 4800m (overcommit factor 1.2)" in why.message

@@ -67,6 +67,8 @@ class JobInfo:
         self.total_request = Resource()
         self.nodes_fit_errors: dict[str, FitErrors] = {}
         self.job_fit_errors = ""
+        self.enqueue_error = ""
+        """Why an enqueueable vote kept the job Pending this session (plain words, numbers)."""
 
     # -- construction -------------------------------------------------------
     @classmethod

@@ -79,6 +79,20 @@ def _explain(ssn: Session, job: JobInfo) -> ExplanationRecord:
     )
 
 
+def _explain_not_enqueued(ssn: Session, job: JobInfo) -> ExplanationRecord:
+    """A job the enqueue action left Pending: which vote refused it, with the numbers."""
+    return ExplanationRecord(
+        namespace=job.namespace,
+        name=job.name,
+        uid=job.pg_uid,
+        queue=job.queue,
+        reason="NotEnqueued",
+        message=job.enqueue_error,
+        session=ssn.uid,
+        time=ssn.now,
+    )
+
+
 def job_updates(ssn: Session) -> tuple[list[PodGroupStatusDecision], list[ExplanationRecord]]:
     """The status writes and explanations of every job, in job order."""
     statuses: list[PodGroupStatusDecision] = []
@@ -112,6 +126,8 @@ def job_updates(ssn: Session) -> tuple[list[PodGroupStatusDecision], list[Explan
                     failed=counts[2],
                 )
             )
-        if job.phase in _UNSCHEDULABLE_PHASES and job.tasks:
+        if job.phase == "Pending" and job.enqueue_error:
+            explanations.append(_explain_not_enqueued(ssn, job))
+        elif job.phase in _UNSCHEDULABLE_PHASES and job.tasks:
             explanations.append(_explain(ssn, job))
     return statuses, explanations

@@ -10,11 +10,21 @@ Volcano's where rounding to integers could not. Units are the canonical ones of
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from pyroclast.common.resources import CPU, INFINITY, MEMORY, PODS, ZERO, DimensionDefault, Resource
+from pyroclast.common.resources import (
+    CPU,
+    INFINITY,
+    MEMORY,
+    PODS,
+    ZERO,
+    DimensionDefault,
+    Resource,
+    format_amount,
+)
 
 __all__ = ["MAX_FLOAT", "MIN_RESOURCE", "FRes"]
 
@@ -147,3 +157,10 @@ def fmax(left: FRes, right: FRes) -> FRes:
         if v >= 0:
             s[k] = max(v, s.get(k, 0.0))
     return FRes(max(left.cpu, right.cpu), max(left.memory, right.memory), s)
+
+
+def amount_text(name: str, value: float) -> str:
+    """``value`` canonical units of ``name`` as a quantity (``cpu 1500m``, ``memory 2Gi``)."""
+    if value >= MAX_FLOAT:
+        return "unlimited"
+    return format_amount(name, max(0, math.ceil(value)))

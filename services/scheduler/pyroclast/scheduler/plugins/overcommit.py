@@ -15,7 +15,7 @@ from pyroclast.common.resources import PODS, Resource, is_scalar_resource_name
 from pyroclast.scheduler.api import JobInfo, NodeInfo
 from pyroclast.scheduler.conf import Arguments
 from pyroclast.scheduler.framework import PERMIT, REJECT, Plugin, Session, register_plugin
-from pyroclast.scheduler.plugins.fresource import FRes
+from pyroclast.scheduler.plugins.fresource import FRes, amount_text
 
 __all__ = [
     "DEFAULT_OVERCOMMIT_FACTOR",
@@ -89,7 +89,16 @@ class OvercommitPlugin(Plugin):
         if job.min_resources is None:
             return PERMIT
         req = FRes.of(job.min_resources)
-        return REJECT if self.inqueue.add(req).exceeding(self.idle, req) else PERMIT
+        over = self.inqueue.add(req).exceeding(self.idle, req)
+        if over:
+            job.enqueue_error = "resource in cluster is overused: " + "; ".join(
+                f"{name}: this job's minResources {amount_text(name, req.get(name))}"
+                f" + inqueue {amount_text(name, self.inqueue.get(name))}"
+                f" > idle {amount_text(name, self.idle.get(name))} (overcommit factor {self.factor:g})"
+                for name in over
+            )
+            return REJECT
+        return PERMIT
 
     def enqueued(self, job: JobInfo) -> None:
         if job.min_resources is not None:

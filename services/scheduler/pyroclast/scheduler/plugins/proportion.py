@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pyroclast.common.resources import INFINITY, ZERO, Resource
+from pyroclast.common.resources import INFINITY, PODS, ZERO, Resource
 from pyroclast.scheduler.api import JobInfo, QueueInfo, TaskInfo, TaskStatus, allocated_status
 from pyroclast.scheduler.conf import Arguments
 from pyroclast.scheduler.framework import (
@@ -34,7 +34,7 @@ from pyroclast.scheduler.framework import (
     register_plugin,
 )
 from pyroclast.scheduler.plugins.drf import share
-from pyroclast.scheduler.plugins.fresource import MAX_FLOAT, FRes, fmax
+from pyroclast.scheduler.plugins.fresource import MAX_FLOAT, FRes, amount_text, fmax
 from pyroclast.scheduler.plugins.overcommit import reserved_resource
 
 __all__ = [
@@ -62,12 +62,38 @@ class QueueAttr:
     inqueue: FRes = field(default_factory=FRes)
     guarantee: FRes = field(default_factory=FRes)
     real_capability: FRes = field(default_factory=FRes)
+    #: ``allocated`` changed since ``share`` was computed (allocate events defer it)
+    stale: bool = False
 
     def update_share(self) -> None:
         res = 0.0
         for name in self.deserved.names():
             res = max(res, share(self.allocated.get(name), self.deserved.get(name)))
         self.share = res
+        self.stale = False
+
+    def current_share(self) -> float:
+        """``share`` after the allocation changes deferred so far (the same computation)."""
+        if self.stale:
+            self.update_share()
+        return self.share
+
+    def fits(self, req: FRes) -> bool:
+        """``not allocated.add(req).exceeding(deserved, req)`` without building the sum."""
+        a, d = self.allocated, self.deserved
+        if req.cpu > 0 and a.cpu + req.cpu > d.cpu:
+            return False
+        if req.memory > 0 and a.memory + req.memory > d.memory:
+            return False
+        if not a.scalars and not req.scalars:
+            return True
+        ascal, dscal = a.scalars, d.scalars
+        for name, q in req.scalars.items():
+            if name == PODS:
+                continue
+            if q > 0 and ascal.get(name, 0.0) + q > dscal.get(name, 0.0):
+                return False
+        return True
 
 
 def _capability(queue: QueueInfo) -> FRes | None:
@@ -209,8 +235,8 @@ class ProportionPlugin(Plugin):
         if lp != rp:
             return rp - lp
         la, ra = self.attrs.get(lv.uid), self.attrs.get(rv.uid)
-        ls = la.share if la is not None else 0.0
-        rs = ra.share if ra is not None else 0.0
+        ls = la.current_share() if la is not None else 0.0
+        rs = ra.current_share() if ra is not None else 0.0
         if ls == rs:
             return 0
         return -1 if ls < rs else 1
@@ -231,18 +257,34 @@ class ProportionPlugin(Plugin):
         return not attr.allocated.add(total_req).exceeding(attr.deserved, total_req)
 
     def allocatable(self, queue: QueueInfo, task: TaskInfo) -> bool:
-        return self.queue_allocatable(queue, [task])
+        """``queue_allocatable(queue, [task])`` (``FRes() + r`` is ``r``)."""
+        if queue.state != QUEUE_STATE_OPEN:
+            return False
+        attr = self.attrs.get(queue.uid)
+        return attr is not None and attr.fits(self.request_of(task))
 
     def enqueueable(self, job: JobInfo) -> int:
         queue = self.queues.get(job.queue)
         attr = self.attrs.get(job.queue)
         if queue is None or attr is None or queue.state != QUEUE_STATE_OPEN:
+            state = "missing" if queue is None else queue.state or "not Open"
+            job.enqueue_error = f"queue {job.queue} is {state}: it admits no new job"
             return REJECT
         if job.min_resources is None:
             return PERMIT
         min_req = FRes.of(job.min_resources)
         r = min_req.add(attr.allocated).add(attr.inqueue).sub(attr.elastic)
-        return REJECT if r.exceeding(attr.real_capability, min_req) else PERMIT
+        over = r.exceeding(attr.real_capability, min_req)
+        if over:
+            job.enqueue_error = "queue resource quota insufficient: " + "; ".join(
+                f"queue {job.queue} {name}: this job's minResources {amount_text(name, min_req.get(name))}"
+                f" + allocated {amount_text(name, attr.allocated.get(name))}"
+                f" + inqueue {amount_text(name, attr.inqueue.get(name))}"
+                f" > capability {amount_text(name, attr.real_capability.get(name))}"
+                for name in over
+            )
+            return REJECT
+        return PERMIT
 
     def enqueued(self, job: JobInfo) -> None:
         attr = self.attrs.get(job.queue)
@@ -273,7 +315,7 @@ class ProportionPlugin(Plugin):
             attr.allocated = attr.allocated.add(self.request_of(event.task))
         else:
             attr.allocated = attr.allocated.sub(self.request_of(event.task))
-        attr.update_share()
+        attr.stale = True
 
     # -- session ------------------------------------------------------------------------
     def on_session_open(self, ssn: Session) -> None:
