@@ -6,13 +6,12 @@ node among those that pass the resource fit and the plugins' predicates, preferr
 whose idle resources fit it (allocate) over nodes that fit only once releasing resources
 are freed (pipeline). The statement is committed when the job is ready, kept uncommitted
 when it is only pipelined, and discarded otherwise. A committed job with tasks left goes
-back to its queue. A vectorised session searches and picks nodes with
+back to its queue. A vectorised session runs the turn's loop of
+:mod:`~pyroclast.scheduler.framework.vector_gang`, which searches and picks nodes with
 :class:`~pyroclast.scheduler.framework.vector_search.VectorSearch` (same decisions).
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from pyroclast.scheduler.api import (
     FitError,
@@ -35,6 +34,7 @@ from pyroclast.scheduler.framework import (
     resource_fit,
     select_best_node,
 )
+from pyroclast.scheduler.framework.vector_gang import run_turn
 from pyroclast.scheduler.framework.vector_search import vector_search
 
 __all__ = ["PREDICATE_ERROR_CACHE_KEY", "Allocate", "node_errors"]
@@ -113,8 +113,14 @@ class Allocate(Action):
         if not nodes:
             return None
         stmt = ssn.statement()
-        helper = PredicateHelper(self.cache_enabled)
         vector = vector_search(ssn, self.cache_enabled)
+        if vector is not None:
+            run_turn(ssn, vector, job, queue, tasks, stmt)
+            if ssn.job_ready(job) or ssn.job_pipelined(job):
+                return stmt
+            stmt.discard()
+            return None
+        helper = PredicateHelper(self.cache_enabled)
 
         def predicate(task: TaskInfo, node: NodeInfo) -> FitError | None:
             return resource_fit(task, node) or predicate_for_allocate(ssn, task, node)
@@ -136,20 +142,13 @@ class Allocate(Action):
                 if job.need_continue_allocating():
                     continue
                 break
-            if vector is not None:
-                selection, fit_errors = vector.predicate_nodes(task, ssn.node_search)
-                feasible: Sequence[NodeInfo] = selection
-            else:
-                feasible, fit_errors = helper.predicate_nodes(task, nodes, predicate, ssn.node_search)
+            feasible, fit_errors = helper.predicate_nodes(task, nodes, predicate, ssn.node_search)
             if not feasible:
                 job.nodes_fit_errors[task.uid] = fit_errors
                 if job.need_continue_allocating():
                     continue
                 break
-            if vector is not None:
-                best = vector.best_node(task, selection)
-            else:
-                best = self.best_node(ssn, task, list(feasible))
+            best = self.best_node(ssn, task, list(feasible))
             if best is None:
                 continue
             try:

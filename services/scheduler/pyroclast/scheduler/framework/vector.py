@@ -29,6 +29,7 @@ from pyroclast.scheduler.framework.extensions import Event, EventHandler
 
 if TYPE_CHECKING:
     from pyroclast.scheduler.framework.session import Session
+    from pyroclast.scheduler.framework.vector_batch import CandidateRuns
     from pyroclast.scheduler.framework.vector_forms import VectorForms
 
 __all__ = ["VECTORISED_DEFAULT", "NodeMatrix", "RequestPlan", "VectorState"]
@@ -202,6 +203,8 @@ class VectorState:
         self.ssn = ssn
         self._matrix: NodeMatrix | None = None
         self.forms: VectorForms | None = None
+        #: candidate runs of the session's searches (:mod:`.vector_batch`), built on first use
+        self.runs: CandidateRuns | None = None
         ssn.add_event_handler(EventHandler(allocate=self._changed, deallocate=self._changed))
 
     def _changed(self, event: Event) -> None:

@@ -9,7 +9,10 @@ nodes again. The masks it is built from are the matrix's and the forms' own (pat
 same way), held here so that their identity keys the run: a mask rebuilt whole, another
 shape, or a change of the error cache (``ok``) starts a new run. The candidates are the
 same indices :meth:`VectorSearch.predicate_nodes` would list, so the search's decisions
-do not change.
+do not change. The runs live as long as the session's matrix (:class:`.vector.VectorState`),
+so a job turn starts from the runs of earlier turns: a run without an error cache depends on
+the masks only; one with an error cache is keyed by that turn's ``ok`` array, which the run
+holds (its id is not reused while the run lives).
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from pyroclast.scheduler.framework.vector import BoolArray, IndexArray, NodeMatr
 
 __all__ = ["CandidateRuns"]
 
-#: Runs kept per job turn (shapes of the job's tasks); beyond, the oldest are dropped.
-_MAX_RUNS = 16
+#: Runs kept (shapes searched lately); beyond, the oldest are dropped.
+_MAX_RUNS = 32
 
 
 class _Run:
@@ -63,7 +66,7 @@ class CandidateRuns:
         key = (id(fit), id(pmask), id(ok))
         stamp = len(self.matrix.log)
         run = self._runs.get(key)
-        if run is None or run.ok_version != ok_version:
+        if run is None or (ok is not None and run.ok_version != ok_version):
             if run is None and len(self._runs) >= _MAX_RUNS:
                 del self._runs[next(iter(self._runs))]
             # (the run holds the masks, so ids of live runs are not reused)
@@ -81,5 +84,5 @@ class CandidateRuns:
             now = bool(fit[i]) and (pmask is None or bool(pmask[i])) and (ok is None or bool(ok[i]))
             if now != bool(cand[i]):
                 cand[i] = now
-                pos = int(np.searchsorted(run.nz, i))
+                pos = int(run.nz.searchsorted(i))
                 run.nz = np.insert(run.nz, pos, i) if now else np.delete(run.nz, pos)

@@ -113,6 +113,11 @@ class VectorForms:
 
     def predicate_codes(self, task: TaskInfo, idx: IndexArray, table: ErrorTable) -> NDArray[np.int64]:
         """Error codes of nodes that fail a plugin predicate: the first failing plugin's."""
+        predicates = self.predicates or []
+        if len(predicates) == 1 and predicates[0].mask(task) is not None:
+            # The one form's mask is the predicate mask (``predicate_mask``), which nodes
+            # ``idx`` fail: each fails that form, and its codes are all of theirs.
+            return predicates[0].codes(task, idx, table)
         codes = np.full(len(idx), -1, dtype=np.int64)
         todo = np.ones(len(idx), dtype=np.bool_)
         for form in self.predicates or []:

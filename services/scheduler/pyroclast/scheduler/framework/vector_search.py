@@ -90,6 +90,7 @@ class VectorSearch:
         cache_enabled: bool = True,
         *,
         resource_fit: bool = True,
+        runs: CandidateRuns | None = None,
     ) -> None:
         self.ssn = ssn
         self.matrix = matrix
@@ -102,7 +103,7 @@ class VectorSearch:
         self._luts: dict[Resource, NDArray[np.int64]] = {}
         self._pending = False  # whether any cached error may still be pending
         self._ok_version = 0  # bumped whenever a group's ``ok`` changes
-        self.runs = CandidateRuns(matrix)
+        self.runs = runs if runs is not None else CandidateRuns(matrix)
 
     # -- the search ---------------------------------------------------------------------
     def predicate_nodes(self, task: TaskInfo, search: NodeSearch) -> tuple[NodeSelection, FitErrors]:
@@ -209,7 +210,7 @@ class VectorSearch:
                 recorded = True
             if failing is not None and failing.any():
                 self._ok_version += 1
-                idx = np.flatnonzero(failing) + a
+                idx = failing.nonzero()[0] + a
                 entry.codes[idx] = self.forms.predicate_codes(task, idx, self.table)
                 entry.task[idx] = t
                 entry.ok[idx] = False
@@ -323,9 +324,12 @@ def vector_search(ssn: Session, cache_enabled: bool, *, resource_fit: bool = Tru
     Without ``resource_fit`` only the plugins' predicates filter (backfill's search).
     """
     forms = _forms(ssn)
-    if forms is None or ssn.vector is None:
+    state = ssn.vector
+    if forms is None or state is None:
         return None
-    return VectorSearch(ssn, ssn.vector.matrix, forms, cache_enabled, resource_fit=resource_fit)
+    if state.runs is None:
+        state.runs = CandidateRuns(state.matrix)
+    return VectorSearch(ssn, state.matrix, forms, cache_enabled, resource_fit=resource_fit, runs=state.runs)
 
 
 def vector_scores(

@@ -11,7 +11,6 @@ from, by hierarchical DRF (:mod:`.drf_hierarchy`). Vectorisation: shares of all 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pyroclast.common.resources import Resource
@@ -49,11 +48,59 @@ def calculate_share(
     return dominant, res
 
 
-@dataclass
 class DrfAttr:
-    allocated: Resource = field(default_factory=Resource)
-    share: float = 0.0
-    dominant_resource: str = ""
+    """A job's allocation and dominant share. After :meth:`charge` the share is recomputed
+    only when read (allocate changes a job's allocation once per task; its share is read
+    by the job order between turns), by the same :func:`calculate_share` call."""
+
+    __slots__ = ("_basis", "_dominant", "_share", "allocated")
+
+    def __init__(
+        self, allocated: Resource | None = None, share: float = 0.0, dominant_resource: str = ""
+    ) -> None:
+        self.allocated = allocated if allocated is not None else Resource()
+        self._share = share
+        self._dominant = dominant_resource
+        self._basis: tuple[Resource, list[str]] | None = None
+
+    def charge(self, allocated: Resource, total: Resource, names: list[str]) -> None:
+        """Set the allocation; the share follows (over ``total``'s ``names``) when read."""
+        self.allocated = allocated
+        self._basis = (total, names)
+
+    def _settle(self) -> None:
+        basis = self._basis
+        if basis is not None:
+            self._basis = None
+            self._dominant, self._share = calculate_share(self.allocated, basis[0], basis[1])
+
+    @property
+    def share(self) -> float:
+        if self._basis is not None:
+            self._settle()
+        return self._share
+
+    @share.setter
+    def share(self, value: float) -> None:
+        self._settle()
+        self._share = value
+
+    @property
+    def dominant_resource(self) -> str:
+        if self._basis is not None:
+            self._settle()
+        return self._dominant
+
+    @dominant_resource.setter
+    def dominant_resource(self, value: str) -> None:
+        self._settle()
+        self._dominant = value
+
+    def __repr__(self) -> str:
+        return (
+            f"DrfAttr(allocated={self.allocated!r}, share={self.share!r}, "
+            f"dominant_resource={self.dominant_resource!r})"
+        )
 
 
 class DrfPlugin(Plugin):
@@ -67,11 +114,15 @@ class DrfPlugin(Plugin):
         self.hierarchy: HierarchicalDrf | None = None
 
     # -- pure parts -------------------------------------------------------------------
-    def update_share(self, attr: DrfAttr) -> None:
+    def _basis(self) -> tuple[Resource, list[str]]:
         total, names = self._total_names
         if total is not self.total:
             total, names = self.total, self.total.names()
             self._total_names = (total, names)
+        return total, names
+
+    def update_share(self, attr: DrfAttr) -> None:
+        total, names = self._basis()
         attr.dominant_resource, attr.share = calculate_share(attr.allocated, total, names)
 
     def open(self, total: Resource, jobs: dict[str, JobInfo]) -> None:
@@ -110,16 +161,14 @@ class DrfPlugin(Plugin):
     def on_allocate(self, event: Event) -> None:
         attr = self.job_attrs.get(event.task.job)
         if attr is not None:
-            attr.allocated = attr.allocated.add(event.task.resreq)
-            self.update_share(attr)
+            attr.charge(attr.allocated.add(event.task.resreq), *self._basis())
             if self.hierarchy is not None:
                 self.hierarchy.on_event(event.task, 1)
 
     def on_deallocate(self, event: Event) -> None:
         attr = self.job_attrs.get(event.task.job)
         if attr is not None:
-            attr.allocated = attr.allocated.sub_without_assert(event.task.resreq)
-            self.update_share(attr)
+            attr.charge(attr.allocated.sub_without_assert(event.task.resreq), *self._basis())
             if self.hierarchy is not None:
                 self.hierarchy.on_event(event.task, -1)
 

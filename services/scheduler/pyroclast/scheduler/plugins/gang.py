@@ -85,7 +85,8 @@ class GangPlugin(Plugin):
         ssn.add_reclaimable_fn(self.name, preemptable)
         ssn.add_preemptable_fn(self.name, preemptable)
         ssn.add_job_order_fn(self.name, job_order)
-        ssn.add_job_ready_fn(self.name, lambda job: job.check_task_ready() and job.is_ready())
+        # (both are pure counts: the cheap one first, it fails for most of a gang's placements)
+        ssn.add_job_ready_fn(self.name, lambda job: job.is_ready() and job.check_task_ready())
         ssn.add_job_pipelined_fn(
             self.name, lambda job: PERMIT if job.check_task_pipelined() and job.is_pipelined() else REJECT
         )

@@ -69,11 +69,15 @@ class NodeOrderForm:
         self.plugin = plugin
         self._labels: dict[bytes, tuple[Ints, bool]] = {}
         # by the pod's id (the shape keeps the pod, so the id stays its own)
-        self._shapes: dict[int, _Shape] = {}
+        self._shapes: dict[int, tuple[PodRecord, _Shape]] = {}
+        # the shape computed last: a pod equal to its pod in what the shape reads shares it
+        self._last_shape: _Shape | None = None
         self._contrib: dict[str, tuple[int, int, int, int, int]] = {}
         # per node: the keys of the tasks its sums count, and the sums (requests, non-zero requests)
         self._counted: list[set[str]] = [set() for _ in range(n)]
         self._sums: list[list[int]] = [[0] * 5 for _ in range(n)]
+        # per node, its allocatable and safe-divisor rows as Python ints (fixed in a session)
+        self._static: list[list[int]] = self.rows[0:6].T.tolist()
         for i in range(n):
             self._refresh(i)
         self.stamp = len(matrix.log)
@@ -102,20 +106,27 @@ class NodeOrderForm:
         counted = self._counted[i]
         keys = tasks.keys()
         added = keys - counted
-        removed = counted - keys
-        if not added and not removed:
+        # keys = (counted - removed) | added, disjointly: the count of removed keys follows
+        gone = len(counted) + len(added) - len(keys)
+        if not added and not gone:
             return
         contrib = self._contrib
         sums = self._sums[i]
         for key in added:
             found = contrib.get(key)
-            for k, v in enumerate(found if found is not None else self._contribution(key, tasks[key])):
-                sums[k] += v
-        for key in removed:
-            for k, v in enumerate(contrib[key]):
-                sums[k] -= v
+            c0, c1, c2, c3, c4 = found if found is not None else self._contribution(key, tasks[key])
+            sums[0] += c0
+            sums[1] += c1
+            sums[2] += c2
+            sums[3] += c3
+            sums[4] += c4
+        if gone:
+            removed = counted - keys
+            for key in removed:
+                for k, v in enumerate(contrib[key]):
+                    sums[k] -= v
+            counted -= removed
         counted |= added
-        counted -= removed
         self.rows[6:11, i] = sums
 
     def _sync(self) -> None:
@@ -183,9 +194,16 @@ class NodeOrderForm:
         """
         self._sync()
         pod, w = task.pod, self.w
-        shape = self._shapes.get(id(pod))
-        if shape is None or shape.pod is not pod:
-            shape = self._shapes[id(pod)] = self._shape(pod)
+        known = self._shapes.get(id(pod))
+        if known is not None and known[0] is pod:
+            shape = known[1]
+        else:
+            last = self._last_shape
+            if last is not None and _same_shape(last.pod, pod):
+                shape = last
+            else:
+                shape = self._last_shape = self._shape(pod)
+            self._shapes[id(pod)] = (pod, shape)
         tops: list[int] = []
         for raw, zero in (shape.aff, shape.taint):
             if raw is not None and not zero:
@@ -280,39 +298,42 @@ class NodeOrderForm:
         """:meth:`_resource_scores` of one node in Python numbers, operation by operation
         (a patch of one node costs less so than an array expression)."""
         w = self.w
-        col: list[int] = self.rows[:, i].tolist()
+        # (the node's column of ``rows``: its fixed part, then the sums ``_refresh`` wrote)
+        col = self._static[i] + self._sums[i]
         a_cpu, a_mem, a_gpu, s_cpu, s_mem, s_gpu, r_cpu, r_mem, r_gpu, nz_cpu, nz_mem = col
         total = 0
         if w.least_requested or w.most_requested:
-            req = (nz_cpu + nonzero_request(pod, CPU), nz_mem + nonzero_request(pod, MEMORY))
-            alloc, safe = (a_cpu, a_mem), (s_cpu, s_mem)
+            q0 = nz_cpu + nonzero_request(pod, CPU)
+            q1 = nz_mem + nonzero_request(pod, MEMORY)
             if w.least_requested:
-                part = [
-                    0 if q > a else (a - q) * MAX_NODE_SCORE // d
-                    for q, a, d in zip(req, alloc, safe, strict=True)
-                ]
-                total += _weighted(part, alloc, (50, 50)) * w.least_requested
+                p0 = 0 if q0 > a_cpu else (a_cpu - q0) * MAX_NODE_SCORE // s_cpu
+                p1 = 0 if q1 > a_mem else (a_mem - q1) * MAX_NODE_SCORE // s_mem
+                total += _weighted2(p0, p1, a_cpu, a_mem, 50, 50) * w.least_requested
             if w.most_requested:
-                part = [min(q, a) * MAX_NODE_SCORE // d for q, a, d in zip(req, alloc, safe, strict=True)]
-                total += _weighted(part, alloc, (1, 1)) * w.most_requested
+                p0 = min(q0, a_cpu) * MAX_NODE_SCORE // s_cpu
+                p1 = min(q1, a_mem) * MAX_NODE_SCORE // s_mem
+                total += _weighted2(p0, p1, a_cpu, a_mem, 1, 1) * w.most_requested
         if balanced:
             reqs = pod.requests
             pod_gpu = reqs.get(GPU, 0)
-            fracs = [
-                min(float(r + reqs.get(name, 0)) / float(d), 1.0)
-                for r, d, name in ((r_cpu, s_cpu, CPU), (r_mem, s_mem, MEMORY), (r_gpu, s_gpu, GPU))
-            ]
-            valid = [a_cpu != 0, a_mem != 0, a_gpu != 0 and pod_gpu != 0]
-            picked = [f for f, v in zip(fracs, valid, strict=True) if v]
+            f0 = min(float(r_cpu + reqs.get(CPU, 0)) / float(s_cpu), 1.0)
+            f1 = min(float(r_mem + reqs.get(MEMORY, 0)) / float(s_mem), 1.0)
+            v0, v1, v2 = a_cpu != 0, a_mem != 0, a_gpu != 0 and pod_gpu != 0
             std = 0.0
-            if len(picked) == 2:
-                std = abs((picked[0] - picked[1]) / 2)
-            elif len(picked) == 3:
-                mean = (fracs[0] + fracs[1] + fracs[2]) / 3
-                sq = (fracs[0] - mean) * (fracs[0] - mean)
-                sq = sq + (fracs[1] - mean) * (fracs[1] - mean)
-                sq = sq + (fracs[2] - mean) * (fracs[2] - mean)
-                std = math.sqrt(sq / 3)
+            if v0 and v1 and not v2:  # (the common case: the two fractions picked)
+                std = abs((f0 - f1) / 2)
+            else:
+                f2 = min(float(r_gpu + pod_gpu) / float(s_gpu), 1.0)
+                fracs = (f0, f1, f2)
+                picked = [f for f, v in zip(fracs, (v0, v1, v2), strict=True) if v]
+                if len(picked) == 2:
+                    std = abs((picked[0] - picked[1]) / 2)
+                elif len(picked) == 3:
+                    mean = (fracs[0] + fracs[1] + fracs[2]) / 3
+                    sq = (fracs[0] - mean) * (fracs[0] - mean)
+                    sq = sq + (fracs[1] - mean) * (fracs[1] - mean)
+                    sq = sq + (fracs[2] - mean) * (fracs[2] - mean)
+                    std = math.sqrt(sq / 3)
             total += math.trunc((1 - std) * MAX_NODE_SCORE) * w.balanced_resource
         return total
 
@@ -344,13 +365,16 @@ class _Columns:
         self.nonzero = rows[9:11]
 
 
-def _weighted(scores: list[int], alloc: tuple[int, int], weights: tuple[int, int]) -> int:
-    """The weighted mean of cpu and memory scores over the resources the node has (``_fit``)."""
+def _weighted2(p0: int, p1: int, a0: int, a1: int, w0: int, w1: int) -> int:
+    """The weighted mean of the cpu and memory scores ``p0``, ``p1`` over the resources the
+    node has (allocatable ``a0``, ``a1`` non-zero), as ``_fit`` takes it over arrays."""
     total = weight_sum = 0
-    for score, a, w in zip(scores, alloc, weights, strict=True):
-        if a != 0:
-            total += score * w
-            weight_sum += w
+    if a0 != 0:
+        total += p0 * w0
+        weight_sum += w0
+    if a1 != 0:
+        total += p1 * w1
+        weight_sum += w1
     return total // weight_sum if weight_sum > 0 else 0
 
 
@@ -374,6 +398,16 @@ def _label_keys(pod: PodRecord) -> tuple[bytes, bytes]:
     aff = _NO_AFFINITY if na is None else b"aff" + msgspec.json.encode(na)
     taint = _NO_TOLERATIONS if not pod.tolerations else b"taint" + msgspec.json.encode(pod.tolerations)
     return aff, taint
+
+
+def _same_shape(a: PodRecord, b: PodRecord) -> bool:
+    """Whether the scores read the same of ``a`` and ``b``: requests, node affinity and
+    tolerations (what :meth:`NodeOrderForm._shape` reads; struct equality compares fields)."""
+    if a.requests != b.requests or a.tolerations != b.tolerations:
+        return False
+    na = a.affinity.node_affinity if a.affinity is not None else None
+    nb = b.affinity.node_affinity if b.affinity is not None else None
+    return na == nb
 
 
 def _normalize_one(score: int, top: int, *, reverse: bool) -> int:

@@ -73,6 +73,8 @@ class PredicatesForm:
         self._stable_by_shape: dict[bytes, _Stable] = {}
         # by the pod's id, the pod kept alongside (so the id stays its own)
         self._stable_by_pod: dict[int, tuple[PodRecord, _Stable]] = {}
+        # the pod whose filters were looked up last, and their result
+        self._last_stable: tuple[PodRecord, _Stable] | None = None
         # Static masks by id of their _Stable (kept in _stable_by_shape for the session).
         self._static: ColumnCache[np.bool_] = ColumnCache(matrix)
         # The last mask: it changes only with the placed pods, i.e. with the plugin's version.
@@ -83,6 +85,15 @@ class PredicatesForm:
         if known is not None and known[0] is pod:
             return known[1]
         aff = pod.affinity.node_affinity if pod.affinity is not None else None
+        last = self._last_stable
+        if last is not None:
+            lp = last[0]
+            la = lp.affinity.node_affinity if lp.affinity is not None else None
+            # (struct equality: the same fields, so the same key below)
+            same = lp.node_selector == pod.node_selector and list(lp.node_selector) == list(pod.node_selector)
+            if same and la == aff and lp.tolerations == pod.tolerations:
+                self._stable_by_pod[id(pod)] = (pod, last[1])
+                return last[1]
         if not pod.node_selector and aff is None and not pod.tolerations:
             key = _PLAIN
         else:
@@ -110,6 +121,7 @@ class PredicatesForm:
                         break
             found = self._stable_by_shape[key] = _Stable(first, statuses)
         self._stable_by_pod[id(pod)] = (pod, found)
+        self._last_stable = (pod, found)
         return found
 
     def _dynamic(self, task: TaskInfo) -> tuple[bool, bool]:

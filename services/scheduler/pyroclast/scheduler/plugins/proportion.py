@@ -216,12 +216,18 @@ class ProportionPlugin(Plugin):
         self.queues: dict[str, QueueInfo] = {}
         self.jobs: dict[str, JobInfo] = {}
         self._requests: dict[str, tuple[Resource, FRes]] = {}
+        self._converted: dict[Resource, FRes] = {}
 
     def request_of(self, task: TaskInfo) -> FRes:
         """``FRes.of(task.resreq)``, converted once per task and request."""
         cached = self._requests.get(task.uid)
         if cached is None or cached[0] is not task.resreq:
-            cached = self._requests[task.uid] = (task.resreq, FRes.of(task.resreq))
+            req = task.resreq
+            # (FRes.of is a function of the request's value, and FRes is immutable: shared)
+            fres = self._converted.get(req)
+            if fres is None:
+                fres = self._converted[req] = FRes.of(req)
+            cached = self._requests[task.uid] = (req, fres)
         return cached[1]
 
     def open(self, total: Resource, queues: dict[str, QueueInfo], jobs: dict[str, JobInfo]) -> None:
