@@ -9,6 +9,7 @@ the task group cancels the others, so a broken component never leaves a half-run
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
@@ -19,6 +20,18 @@ from pyroclast.common.logging import get_logger
 Component = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 log = get_logger(__name__)
+
+
+def tune_gc() -> None:
+    """Fewer, cheaper garbage collections for a process holding large long-lived caches.
+
+    What exists at start is frozen out of the collections, and young collections run every
+    50,000 container allocations instead of every 700: with the default thresholds the full
+    collections, each a walk of every cached object, cost a fifth of a busy API server's
+    time. Reference counting still frees everything that is not in a cycle.
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:

@@ -12,7 +12,6 @@ Exit codes: 0 after SIGTERM/SIGINT, 1 when the leader lease was lost, 2 on bad s
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import socket
 import sys
@@ -29,7 +28,7 @@ from pyroclast.common.bus.setup import ensure_jetstream
 from pyroclast.common.config import ConfigError, ServiceConfig, load_config
 from pyroclast.common.health import HealthServer
 from pyroclast.common.logging import configure_logging, get_logger
-from pyroclast.common.runtime import run_until_stopped
+from pyroclast.common.runtime import run_until_stopped, tune_gc
 from pyroclast.controller.binder.worker import BinderSettings, run_binder
 from pyroclast.controller.bootstrap import ensure_queues, wait_published
 from pyroclast.controller.jobflows.controller import JobFlowController
@@ -226,17 +225,8 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    _tune_gc()
+    tune_gc()
     try:
         return asyncio.run(serve(config))
     except KeyboardInterrupt:
         return 130
-
-
-def _tune_gc() -> None:
-    """Fewer, cheaper garbage collections for a process holding large long-lived caches:
-    what exists at start is frozen out of collections, and young collections run every
-    50,000 container allocations instead of 700, so that the full collections (each a walk
-    of every cached object) stay rare. Reference counting still frees all but cycles."""
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)

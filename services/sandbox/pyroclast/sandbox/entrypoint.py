@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
 from pyroclast.common.logging import configure_logging
+from pyroclast.common.runtime import tune_gc
 
 
 class UsageError(Exception):
@@ -30,18 +30,6 @@ def run_until_signalled(service: str, work: Callable[[], Awaitable[None]], level
     configure_logging(service, level=level)
     tune_gc()
     return asyncio.run(_main(work))
-
-
-def tune_gc() -> None:
-    """Fewer, cheaper garbage collections, for a process that holds large long-lived caches.
-
-    What exists at start is frozen out of the collections, and young collections run every
-    50,000 container allocations instead of every 700: with the default thresholds the
-    full collections, each a walk of every cached object, cost a fifth of a busy API
-    server's time. Reference counting still frees everything that is not in a cycle.
-    """
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
 
 
 async def _main(work: Callable[[], Awaitable[None]]) -> int:

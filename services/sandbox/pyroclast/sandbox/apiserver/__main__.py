@@ -11,7 +11,7 @@ from pathlib import Path
 
 import structlog
 
-from pyroclast.sandbox.entrypoint import tune_gc
+from pyroclast.common.runtime import tune_gc
 
 from .app import ApiServerConfig, start_apiserver, write_kubeconfig
 

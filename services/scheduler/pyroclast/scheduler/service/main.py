@@ -9,7 +9,6 @@ cannot be used. The process needs NATS only: no Kubernetes credentials.
 from __future__ import annotations
 
 import asyncio
-import gc
 import sys
 
 import msgspec
@@ -24,7 +23,7 @@ from pyroclast.common.bus.setup import ensure_jetstream
 from pyroclast.common.config import ConfigError, ServiceConfig, load_config
 from pyroclast.common.health import HealthServer
 from pyroclast.common.logging import configure_logging, get_logger
-from pyroclast.common.runtime import run_until_stopped
+from pyroclast.common.runtime import run_until_stopped, tune_gc
 from pyroclast.scheduler.conf import ConfError, SchedulerConf
 from pyroclast.scheduler.service.cache import SchedulerCache
 from pyroclast.scheduler.service.confwatch import ConfWatcher
@@ -185,7 +184,7 @@ def main(argv: list[str]) -> int:
     except ConfError as err:
         print(f"pyroclast scheduler: no usable scheduler conf: {err}", file=sys.stderr)
         return 2
-    _tune_gc()
+    tune_gc()
     try:
         return asyncio.run(serve(config, conf=watcher))
     except KeyboardInterrupt:
@@ -193,12 +192,3 @@ def main(argv: list[str]) -> int:
     except Exception as err:  # a component failed: say why on the way out
         log.exception("scheduler failed", error=repr(err))
         return 1
-
-
-def _tune_gc() -> None:
-    """Fewer, cheaper garbage collections for a process holding large long-lived caches:
-    what exists at start is frozen out of collections, and young collections run every
-    50,000 container allocations instead of 700, so that the full collections (each a walk
-    of every cached object) stay rare. Reference counting still frees all but cycles."""
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
