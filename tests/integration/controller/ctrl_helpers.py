@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar, overload
 
+import aiohttp
 from nats.aio.client import Client
 
 from pyroclast.common.bus.audit import AuditPublisher
@@ -350,3 +354,33 @@ class ShellHarness:
 
 
 FAST_SHELL = ShellSettings(workers=2, max_requeue=-1, base_delay=0.05, max_delay=0.5)
+
+
+def start_controller(
+    kubeconfig: Path, nats_url: str, names: BusNames, health_port: int, *extra: str
+) -> subprocess.Popen[bytes]:
+    """``pyroclast controller`` as a process on ``names``' prefix, with a short Lease retry."""
+    binary = Path(sys.executable).parent / "pyroclast"
+    args = [
+        str(binary), "controller",
+        "--kubeconfig", str(kubeconfig),
+        "--nats-servers", nats_url,
+        "--cluster-prefix", names.prefix,
+        "--health-port", str(health_port),
+        "--lease-name", f"lease-{names.prefix}",
+        "--retry-period", "0.3",
+        *extra,
+    ]  # fmt: skip
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+async def http_get(url: str) -> tuple[int, str]:
+    """Status and body of a GET, ``(0, "")`` when nothing answers."""
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(url, timeout=aiohttp.ClientTimeout(2)) as resp,
+        ):
+            return resp.status, await resp.text()
+    except aiohttp.ClientError:
+        return 0, ""

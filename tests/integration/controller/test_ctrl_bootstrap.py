@@ -9,10 +9,9 @@ import sys
 import uuid
 from pathlib import Path
 
-import aiohttp
 import pytest
 from apiserver_fixture import ApiServerHandle
-from ctrl_helpers import eventually
+from ctrl_helpers import eventually, http_get, start_controller
 from nats.aio.client import Client
 from nats_fixture import NatsServer, free_port
 
@@ -89,40 +88,8 @@ async def test_wait_published_follows_the_queues_bucket(nc: Client, names: BusNa
 # --- the process --------------------------------------------------------------------------------
 
 
-def start(
-    apiserver: ApiServerHandle, nats: NatsServer, names: BusNames, port: int
-) -> subprocess.Popen[bytes]:
-    binary = Path(sys.executable).parent / "pyroclast"
-    args = [
-        str(binary),
-        "controller",
-        "--kubeconfig",
-        str(apiserver.kubeconfig),
-        "--nats-servers",
-        nats.url,
-        "--cluster-prefix",
-        names.prefix,
-        "--health-port",
-        str(port),
-        "--lease-name",
-        f"lease-{names.prefix}",
-        "--retry-period",
-        "0.3",
-        "--binder-concurrency",
-        "4",
-    ]
-    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
 async def readyz(port: int) -> bool:
-    try:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(f"http://127.0.0.1:{port}/readyz", timeout=aiohttp.ClientTimeout(2)) as resp,
-        ):
-            return resp.status == 200
-    except aiohttp.ClientError:
-        return False
+    return bool((await http_get(f"http://127.0.0.1:{port}/readyz"))[0] == 200)
 
 
 async def test_the_controller_bootstraps_queues_and_runs_the_binder(
@@ -138,7 +105,7 @@ async def test_the_controller_bootstraps_queues_and_runs_the_binder(
         namespace,
     )
     port = free_port()
-    proc = start(apiserver, nats_server, names, port)
+    proc = start_controller(apiserver.kubeconfig, nats_server.url, names, port, "--binder-concurrency", "4")
     try:
 
         async def root_created() -> bool:
