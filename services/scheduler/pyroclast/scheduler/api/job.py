@@ -321,25 +321,30 @@ class JobInfo:
     # -- copying ------------------------------------------------------------
     def clone(self) -> JobInfo:
         """A copy with cloned tasks; fit errors are not carried over."""
-        job = JobInfo(self.uid)
-        for attr in (
-            "pg_uid",
-            "name",
-            "namespace",
-            "queue",
-            "priority",
-            "min_available",
-            "task_min_available_total",
-            "min_resources",
-            "preemptable",
-            "creation_timestamp",
-            "podgroup",
-            "phase",
-        ):
-            setattr(job, attr, getattr(self, attr))
+        # (every attribute ``__init__`` sets, without its defaults built only to be replaced)
+        job = object.__new__(JobInfo)
+        job.uid = self.uid
+        job.pg_uid = self.pg_uid
+        job.name = self.name
+        job.namespace = self.namespace
+        job.queue = self.queue
+        job.priority = self.priority
+        job.min_available = self.min_available
         job.task_min_available = dict(self.task_min_available)
+        job.task_min_available_total = self.task_min_available_total
+        job.min_resources = self.min_resources
+        job.preemptable = self.preemptable
+        job.creation_timestamp = self.creation_timestamp
+        job.podgroup = self.podgroup
+        job.phase = self.phase
         job.conditions = list(self.conditions)
-        tasks, index = job.tasks, job.task_status_index
+        tasks: dict[str, TaskInfo] = {}
+        index: dict[TaskStatus, dict[str, TaskInfo]] = {}
+        job.tasks = tasks
+        job.task_status_index = index
+        job.nodes_fit_errors = {}
+        job.job_fit_errors = ""
+        job.enqueue_error = ""
         for uid, task in self.tasks.items():
             copy = task.clone()
             tasks[uid] = copy

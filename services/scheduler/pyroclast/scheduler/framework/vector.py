@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from pyroclast.common.resources import CPU, MEMORY, Resource, ResourceSpace
 from pyroclast.scheduler.api import NodeInfo
 from pyroclast.scheduler.framework.extensions import Event, EventHandler
+from pyroclast.scheduler.framework.vector_errors import ErrorTable
 
 if TYPE_CHECKING:
     from pyroclast.scheduler.framework.session import Session
@@ -160,8 +161,14 @@ class NodeMatrix:
                 mask &= matrix[c] >= a
             cached.mask = mask
         elif stamp != cached.stamp:
+            item = matrix.item  # (Python ints: no numpy scalar per element)
             for i in set(self.log[cached.stamp :]):
-                mask[i] = all(matrix[c, i] >= a for c, a in pairs)
+                fits = True
+                for c, a in pairs:
+                    if item(c, i) < a:
+                        fits = False
+                        break
+                mask[i] = fits
         cached.stamp = stamp
         return mask
 
@@ -205,6 +212,9 @@ class VectorState:
         self.forms: VectorForms | None = None
         #: candidate runs of the session's searches (:mod:`.vector_batch`), built on first use
         self.runs: CandidateRuns | None = None
+        #: the error codes of the session's searches, and the codes of resource shortfalls by request
+        self.table = ErrorTable()
+        self.luts: dict[Resource, NDArray[np.int64]] = {}
         ssn.add_event_handler(EventHandler(allocate=self._changed, deallocate=self._changed))
 
     def _changed(self, event: Event) -> None:

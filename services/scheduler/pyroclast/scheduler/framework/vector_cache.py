@@ -77,11 +77,8 @@ class ColumnCache(Generic[S]):
                     values[i] = compute_at(i)
                 entry.stamp = stamp
                 return values
-            idx = (
-                np.array(changed[:1], dtype=np.intp)
-                if len(changed) == 1
-                else np.unique(np.array(changed, dtype=np.intp))
-            )
+            uniq = set(changed)  # (in any order: the values are element-wise)
+            idx = np.fromiter(uniq, dtype=np.intp, count=len(uniq))
             entry.values[idx] = compute(idx)
             entry.stamp = stamp
         return entry.values

@@ -91,6 +91,8 @@ class VectorSearch:
         *,
         resource_fit: bool = True,
         runs: CandidateRuns | None = None,
+        table: ErrorTable | None = None,
+        luts: dict[Resource, NDArray[np.int64]] | None = None,
     ) -> None:
         self.ssn = ssn
         self.matrix = matrix
@@ -98,9 +100,10 @@ class VectorSearch:
         self.cache_enabled = cache_enabled
         # Off for backfill, whose tasks request nothing and whose predicate is the plugins' only.
         self.resource_fit = resource_fit
-        self.table = ErrorTable()
+        # (the table and the resource luts of its codes may be the session's, shared by its searches)
+        self.table = table if table is not None else ErrorTable()
         self._cache: dict[str, GroupCache] = {}
-        self._luts: dict[Resource, NDArray[np.int64]] = {}
+        self._luts: dict[Resource, NDArray[np.int64]] = luts if luts is not None and table is not None else {}
         self._pending = False  # whether any cached error may still be pending
         self._ok_version = 0  # bumped whenever a group's ``ok`` changes
         self.runs = runs if runs is not None else CandidateRuns(matrix)
@@ -239,7 +242,7 @@ class VectorSearch:
         if not len(pend):
             return
         tasks = entry.task[pend]
-        for t in np.unique(tasks).tolist():
+        for t in set(tasks.tolist()):  # (disjoint nodes per task: any order)
             sel = pend[tasks == t]
             request = self.table.tasks[t].init_resreq
             entry.codes[sel] = self._lut(request)[self.matrix.first_shortfall(request, sel)]
@@ -329,7 +332,16 @@ def vector_search(ssn: Session, cache_enabled: bool, *, resource_fit: bool = Tru
         return None
     if state.runs is None:
         state.runs = CandidateRuns(state.matrix)
-    return VectorSearch(ssn, state.matrix, forms, cache_enabled, resource_fit=resource_fit, runs=state.runs)
+    return VectorSearch(
+        ssn,
+        state.matrix,
+        forms,
+        cache_enabled,
+        resource_fit=resource_fit,
+        runs=state.runs,
+        table=state.table,
+        luts=state.luts,
+    )
 
 
 def vector_scores(

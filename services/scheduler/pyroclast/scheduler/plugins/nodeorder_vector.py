@@ -358,7 +358,8 @@ class _Columns:
 
     def __init__(self, form: NodeOrderForm, idx: IndexArray) -> None:
         self.size = len(idx)
-        rows = form.rows.take(idx, axis=1)
+        # (every node, in order: the rows themselves; the scores read them, never write them)
+        rows = form.rows if idx is form._score_cache.all else form.rows.take(idx, axis=1)
         self.alloc = rows[0:3]
         self.safe = rows[3:6]
         self.requested = rows[6:9]

@@ -79,6 +79,8 @@ class PredicatesForm:
         self._static: ColumnCache[np.bool_] = ColumnCache(matrix)
         # The last mask: it changes only with the placed pods, i.e. with the plugin's version.
         self._last: tuple[str, int, BoolArray] | None = None
+        # Error codes by id of a _Stable: the table they are codes of, the per-node base, the lut.
+        self._luts: dict[int, tuple[ErrorTable, NDArray[np.int64], NDArray[np.int64]]] = {}
 
     def _stable(self, pod: PodRecord) -> _Stable:
         known = self._stable_by_pod.get(id(pod))
@@ -167,12 +169,35 @@ class PredicatesForm:
         out: BoolArray = ~(stable.fail[idx] | (self.matrix.ntasks[idx] >= self.max_tasks[idx]))
         return out
 
+    def _code_lut(self, stable: _Stable, table: ErrorTable) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Per node ``2 * first failing status`` (``2 * len(statuses)``: none), and the code of
+        each such value plus the pod-count failure (0 or 1); kept per shape and table."""
+        found = self._luts.get(id(stable))
+        if found is not None and found[0] is table:
+            return found[1], found[2]
+        n = len(stable.statuses)
+        base = np.where(stable.first >= 0, 2 * stable.first, 2 * n)
+        lut = np.empty(2 * n + 2, dtype=np.int64)
+        for c in range(n):
+            lut[2 * c] = table.status_code((stable.statuses[c],))
+            lut[2 * c + 1] = table.status_code((_POD_COUNT, stable.statuses[c]))
+        lut[2 * n] = table.status_code(())
+        lut[2 * n + 1] = table.status_code((_POD_COUNT,))
+        self._luts[id(stable)] = (table, base, lut)
+        return base, lut
+
     def codes(self, task: TaskInfo, idx: IndexArray, table: ErrorTable) -> NDArray[np.int64]:
         """The codes of the statuses :meth:`PredicatesPlugin.statuses` gives on nodes ``idx``."""
         m, p, pod = self.matrix, self.plugin, task.pod
         m.sync()
         stable = self._stable(pod)
         count = m.ntasks[idx] >= self.max_tasks[idx]
+        dynamic_ports, dynamic_affinity = self._dynamic(task)
+        if not (dynamic_ports or dynamic_affinity):
+            # (pod count, first stable failure) -> code, looked up (the same codes as below)
+            base, lut = self._code_lut(stable, table)
+            fast: NDArray[np.int64] = lut[base[idx] + count]
+            return fast
         first = stable.first[idx]
         out = np.empty(len(idx), dtype=np.int64)
         # Nodes a stable filter rejects: the pod count (if it fails), then that filter.
@@ -185,12 +210,6 @@ class PredicatesForm:
             out[hit] = lut[combo]
         rest = ~hit
         if not rest.any():
-            return out
-        dynamic_ports, dynamic_affinity = self._dynamic(task)
-        if not (dynamic_ports or dynamic_affinity):
-            counted = table.status_code((_POD_COUNT,))
-            counts = count[rest]
-            out[rest] = counted if counts.all() else np.where(counts, counted, table.status_code(()))
             return out
         state = p.inter_pod_state_for(task) if dynamic_affinity else None
         nodes = m.nodes
