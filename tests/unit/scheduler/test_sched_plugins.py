@@ -213,3 +213,9 @@ def test_a_job_over_the_clusters_idle_resources_is_explained_with_the_numbers() 
         "resource in cluster is overused: cpu: this job's minResources 10 + inqueue 0"
     )
     assert "idle 4800m (overcommit factor 1.2)" in why.message
+
+
+def test_a_cloned_job_has_every_attribute_a_new_one_has() -> None:
+    # JobInfo.clone builds its copy without __init__: an attribute added there must be cloned too.
+    job = JobInfo("ns/j")
+    assert set(vars(job.clone())) == set(vars(job))

@@ -131,9 +131,15 @@ def test_assumed_eviction_marks_the_pod_releasing_until_it_goes() -> None:
 def test_assumed_podgroup_status_overlays_until_the_podgroup_changes() -> None:
     cache = synced_cache()
     cluster(cache)
-    status = PodGroupStatusDecision(id="s1/podgroup-status/pg", namespace="ns", name="pg", phase="Running")
+    status = PodGroupStatusDecision(
+        id="s1/podgroup-status/pg", namespace="ns", name="pg", phase="Running", running=1, succeeded=2
+    )
     cache.assume([status])
-    assert cache.snapshot().jobs["ns/pg"].phase == "Running"
+    job = cache.snapshot().jobs["ns/pg"]
+    assert job.phase == "Running"
+    # The counts written count as written too: the next session does not write them again.
+    assert job.podgroup is not None
+    assert (job.podgroup.running, job.podgroup.succeeded, job.podgroup.failed) == (1, 2, 0)
     put(cache, podgroup("pg", 1, version="1"))  # same version: a replay, not the write
     assert cache.assumed_count() == 1
     put(cache, podgroup("pg", 1, version="2"))

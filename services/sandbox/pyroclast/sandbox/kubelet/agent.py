@@ -355,10 +355,16 @@ class NodeAgent:
                         self._forget(node, uid, key)
                         return
                     raise
+                if self._deleted_meanwhile(key, uid):
+                    self._forget(node, uid, key)
+                    return
                 self._remember(key, current)
                 new_status = current.get("status") or {}
                 await self._log_transition(pod, old_status, new_status, decision.rejection)
                 self._report(node, current, kubelet_events(old_status, new_status, killing=decision.delete))
+                if self._deleted_meanwhile(key, uid):  # its DELETED event came during the awaits
+                    self._forget(node, uid, key)
+                    return
             if is_admitted(current):
                 node.admitted[uid] = pod_requests(current)
             else:
@@ -400,6 +406,11 @@ class NodeAgent:
                 return
             raise
         self._remember(key, fresh)
+
+    def _deleted_meanwhile(self, key: str, uid: str) -> bool:
+        """Whether the pod ``uid`` left the informer's cache (deleted) while a sync awaited."""
+        known = self.pods.get(key)
+        return known is None or str(known["metadata"].get("uid", "")) != uid
 
     def _remember(self, key: str, pod: dict[str, Any]) -> None:
         """Keep the newest copy we know of, so the next decision starts from it."""

@@ -338,8 +338,9 @@ def _run_session(
         if builder is None:
             raise SchedulingError(f'action "{name}" is not available')
         steps.append(builder())
-    for action in steps:
-        action.execute(ssn)
-    result = close_session(ssn)
-    ssn.release()
-    return result
+    try:
+        for action in steps:
+            action.execute(ssn)
+        return close_session(ssn)
+    finally:
+        ssn.release()

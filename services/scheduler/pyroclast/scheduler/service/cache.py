@@ -264,8 +264,14 @@ class SchedulerCache:
                 elif kind is CacheKind.PODGROUPS and isinstance(rec, PodGroupRecord):
                     status = assumed.statuses.get(ref)
                     if status is not None and isinstance(status.decision, PodGroupStatusDecision):
+                        written = status.decision
                         rec = msgspec.structs.replace(
-                            rec, phase=status.decision.phase, conditions=list(status.decision.conditions)
+                            rec,
+                            phase=written.phase,
+                            conditions=list(written.conditions),
+                            running=written.running,
+                            succeeded=written.succeeded,
+                            failed=written.failed,
                         )
                 out.append(rec)
         return out
