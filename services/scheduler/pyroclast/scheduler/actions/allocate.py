@@ -6,12 +6,15 @@ node among those that pass the resource fit and the plugins' predicates, preferr
 whose idle resources fit it (allocate) over nodes that fit only once releasing resources
 are freed (pipeline). The statement is committed when the job is ready, kept uncommitted
 when it is only pipelined, and discarded otherwise. A committed job with tasks left goes
-back to its queue. A vectorised session runs the turn's loop of
-:mod:`~pyroclast.scheduler.framework.vector_gang`, which searches and picks nodes with
+back to its queue. A vectorised session searches and picks each task's node with
+:func:`~pyroclast.scheduler.framework.vector_gang.choose` over
 :class:`~pyroclast.scheduler.framework.vector_search.VectorSearch` (same decisions).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
 
 from pyroclast.scheduler.api import (
     FitError,
@@ -34,12 +37,15 @@ from pyroclast.scheduler.framework import (
     resource_fit,
     select_best_node,
 )
-from pyroclast.scheduler.framework.vector_gang import run_turn
+from pyroclast.scheduler.framework.vector_gang import choose as choose_node
 from pyroclast.scheduler.framework.vector_search import vector_search
 
 __all__ = ["PREDICATE_ERROR_CACHE_KEY", "Allocate", "node_errors"]
 
 PREDICATE_ERROR_CACHE_KEY = "predicateErrorCacheEnable"
+
+#: a task's node search and choice: (the best node or None, None), or (None, every node's errors)
+Chooser = Callable[[TaskInfo], tuple[NodeInfo | None, FitErrors | None]]
 
 
 def node_errors(nodes: list[NodeInfo], err: FitError | str) -> FitErrors:
@@ -113,21 +119,47 @@ class Allocate(Action):
         if not nodes:
             return None
         stmt = ssn.statement()
+        choose: Chooser
         vector = vector_search(ssn, self.cache_enabled)
         if vector is not None:
-            run_turn(ssn, vector, job, queue, tasks, stmt)
-            if ssn.job_ready(job) or ssn.job_pipelined(job):
-                return stmt
-            stmt.discard()
-            return None
-        helper = PredicateHelper(self.cache_enabled)
+            choose = partial(choose_node, vector, search=ssn.node_search)
+        else:
+            helper = PredicateHelper(self.cache_enabled)
 
-        def predicate(task: TaskInfo, node: NodeInfo) -> FitError | None:
-            return resource_fit(task, node) or predicate_for_allocate(ssn, task, node)
+            def predicate(task: TaskInfo, node: NodeInfo) -> FitError | None:
+                return resource_fit(task, node) or predicate_for_allocate(ssn, task, node)
 
+            def choose(task: TaskInfo) -> tuple[NodeInfo | None, FitErrors | None]:
+                feasible, fit_errors = helper.predicate_nodes(task, nodes, predicate, ssn.node_search)
+                if not feasible:
+                    return None, fit_errors
+                return self.best_node(ssn, task, list(feasible)), None
+
+        self.run_tasks(ssn, job, queue, tasks, stmt, choose)
+        if ssn.job_ready(job) or ssn.job_pipelined(job):
+            return stmt
+        stmt.discard()
+        return None
+
+    def run_tasks(
+        self,
+        ssn: Session,
+        job: JobInfo,
+        queue: QueueInfo,
+        tasks: PriorityQueue[TaskInfo],
+        stmt: Statement,
+        choose: Chooser,
+    ) -> None:
+        """Try the job's tasks in order until it is ready: the queue's allocatable check, the
+        role's cached failure, the pre-predicates, ``choose`` (the node search and the best
+        node: (the node or None, None) when some node is feasible, (None, every node's errors)
+        when none is), the placement in ``stmt``, the job's readiness."""
+        nodes = ssn.node_list
+        allocatable, pre_predicate, job_ready = ssn.allocatable, ssn.pre_predicate, ssn.job_ready
+        place = self.place
         while not tasks.empty():
             task = tasks.pop()
-            if not ssn.allocatable(queue, task):
+            if not allocatable(queue, task):
                 continue
             if job.task_has_fit_errors(task):
                 fe = FitErrors()
@@ -136,32 +168,26 @@ class Allocate(Action):
                 )
                 job.nodes_fit_errors[task.uid] = fe
                 continue
-            pre = ssn.pre_predicate(task)
+            pre = pre_predicate(task)
             if pre:
                 job.nodes_fit_errors[task.uid] = node_errors(nodes, pre)
                 if job.need_continue_allocating():
                     continue
                 break
-            feasible, fit_errors = helper.predicate_nodes(task, nodes, predicate, ssn.node_search)
-            if not feasible:
-                job.nodes_fit_errors[task.uid] = fit_errors
+            best, errors = choose(task)
+            if errors is not None:
+                job.nodes_fit_errors[task.uid] = errors
                 if job.need_continue_allocating():
                     continue
                 break
-            best = self.best_node(ssn, task, list(feasible))
             if best is None:
                 continue
             try:
-                self.place(stmt, task, best)
+                place(stmt, task, best)
             except SchedulingError:
                 continue
-            if ssn.job_ready(job):
+            if job_ready(job):
                 break
-
-        if ssn.job_ready(job) or ssn.job_pipelined(job):
-            return stmt
-        stmt.discard()
-        return None
 
     @staticmethod
     def best_node(ssn: Session, task: TaskInfo, feasible: list[NodeInfo]) -> NodeInfo | None:

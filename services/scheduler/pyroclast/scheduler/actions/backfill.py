@@ -16,7 +16,7 @@ from pyroclast.scheduler.framework import (
     prioritize_nodes,
     select_best_node,
 )
-from pyroclast.scheduler.framework.vector_search import NodeSelection, vector_search
+from pyroclast.scheduler.framework.vector_search import vector_search
 
 __all__ = ["Backfill"]
 
@@ -42,7 +42,8 @@ class Backfill(Action):
             vector = vector_search(ssn, cache_enabled, resource_fit=False)
             feasible: Sequence[NodeInfo]
             if vector is not None:
-                feasible, fit_errors = vector.predicate_nodes(task, ssn.node_search)
+                selection, fit_errors = vector.predicate_nodes(task, ssn.node_search)
+                feasible = selection
             else:
                 helper = PredicateHelper(cache_enabled)
                 feasible, fit_errors = helper.predicate_nodes(
@@ -53,11 +54,8 @@ class Backfill(Action):
                 continue
             node = feasible[0]
             if len(feasible) > 1:
-                best = None
-                if vector is not None and isinstance(feasible, NodeSelection):
-                    best = vector.best_scored(task, feasible)
-                if best is not None:
-                    node = best
+                if vector is not None:
+                    node = vector.best_of(task, selection) or node
                 else:
                     scores = prioritize_nodes(ssn, task, feasible)
                     node = ssn.best_node(task, scores) or select_best_node(scores) or node

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from pyroclast.scheduler.api import FitError, JobInfo, NodeInfo, QueueInfo, TaskInfo, ValidateResult
@@ -89,6 +90,26 @@ def compare_task(lv: TaskInfo, rv: TaskInfo) -> bool:
             return lv.uid < rv.uid
         return lv.creation_timestamp < rv.creation_timestamp
     return li < ri
+
+
+def _job_less(fns: Sequence[CompareFn[JobInfo]], lv: JobInfo, rv: JobInfo) -> bool:
+    """The job order: the first plugin comparison that decides, else creation time, then uid."""
+    for fn in fns:
+        j = fn(lv, rv)
+        if j != 0:
+            return j < 0
+    if lv.creation_timestamp == rv.creation_timestamp:
+        return lv.uid < rv.uid
+    return lv.creation_timestamp < rv.creation_timestamp
+
+
+def _task_less(fns: Sequence[CompareFn[TaskInfo]], lv: TaskInfo, rv: TaskInfo) -> bool:
+    """The task order: the first plugin comparison that decides, else :func:`compare_task`."""
+    for fn in fns:
+        j = fn(lv, rv)
+        if j != 0:
+            return j < 0
+    return compare_task(lv, rv)
 
 
 class Extensions:
@@ -214,12 +235,7 @@ class Extensions:
         return 0
 
     def job_order_fn(self, lv: JobInfo, rv: JobInfo) -> bool:
-        res = self.job_order_compare(lv, rv)
-        if res != 0:
-            return res < 0
-        if lv.creation_timestamp == rv.creation_timestamp:
-            return lv.uid < rv.uid
-        return lv.creation_timestamp < rv.creation_timestamp
+        return _job_less(self._flat("job_order", ExtensionPoint.JOB_ORDER), lv, rv)
 
     def queue_order_fn(self, lv: QueueInfo, rv: QueueInfo) -> bool:
         """Plugins first; then by name (records carry no creation time, Volcano's first key)."""
@@ -244,39 +260,16 @@ class Extensions:
         return 0
 
     def task_order_fn(self, lv: TaskInfo, rv: TaskInfo) -> bool:
-        res = self.task_compare(lv, rv)
-        if res != 0:
-            return res < 0
-        return compare_task(lv, rv)
+        return _task_less(self._flat("task_order", ExtensionPoint.TASK_ORDER), lv, rv)
 
     def job_less(self) -> Callable[[JobInfo, JobInfo], bool]:
         """:meth:`job_order_fn` with the plugins' functions looked up once (see :meth:`task_less`)."""
-        fns = self._flat("job_order", ExtensionPoint.JOB_ORDER)
-
-        def less(lv: JobInfo, rv: JobInfo) -> bool:
-            for fn in fns:
-                j: int = fn(lv, rv)
-                if j != 0:
-                    return j < 0
-            if lv.creation_timestamp == rv.creation_timestamp:
-                return lv.uid < rv.uid
-            return lv.creation_timestamp < rv.creation_timestamp
-
-        return less
+        return partial(_job_less, self._flat("job_order", ExtensionPoint.JOB_ORDER))
 
     def task_less(self) -> Callable[[TaskInfo, TaskInfo], bool]:
         """:meth:`task_order_fn` with the plugins' functions looked up once (for a queue
-        filled and drained while no plugin registers)."""
-        fns = self._flat("task_order", ExtensionPoint.TASK_ORDER)
-
-        def less(lv: TaskInfo, rv: TaskInfo) -> bool:
-            for fn in fns:
-                j: int = fn(lv, rv)
-                if j != 0:
-                    return j < 0
-            return compare_task(lv, rv)
-
-        return less
+        filled and drained while no plugin registers: registration replaces the list)."""
+        return partial(_task_less, self._flat("task_order", ExtensionPoint.TASK_ORDER))
 
     # -- job verdicts -------------------------------------------------------------
     def job_valid(self, job: JobInfo) -> ValidateResult | None:

@@ -37,7 +37,7 @@ from pyroclast.scheduler.framework.vector_forms import VectorForms
 if TYPE_CHECKING:
     from pyroclast.scheduler.framework.session import Session
 
-__all__ = ["NodeSelection", "VectorSearch", "vector_scores", "vector_search"]
+__all__ = ["NodeSelection", "VectorSearch", "take_window", "vector_scores", "vector_search"]
 
 _EMPTY = np.zeros(0, dtype=np.intp)
 
@@ -69,6 +69,20 @@ class NodeSelection(Sequence[NodeInfo]):
 
 
 _RESOURCE_STATUSES: dict[str, tuple[Status, ...]] = {}
+
+
+def take_window(nz: IndexArray, k: int, wanted: int) -> tuple[IndexArray, int]:
+    """The first ``wanted`` candidates ``nz`` (ascending) in rotated order from position ``k``
+    (in node order), and the next one, where the search stops (-1 when there is none)."""
+    tail = nz[k : k + wanted + 1]
+    head = nz[: min(wanted + 1 - len(tail), k)]
+    stop = -1
+    if len(tail) + len(head) > wanted:
+        if len(head):
+            stop, head = int(head[-1]), head[:-1]
+        else:
+            stop, tail = int(tail[-1]), tail[:-1]
+    return (np.concatenate((head, tail)) if len(head) else tail), stop
 
 
 def _resource_statuses(name: str) -> tuple[Status, ...]:
@@ -115,17 +129,15 @@ class VectorSearch:
         total = len(mat.nodes)
         if total == 0:
             return NodeSelection(mat.nodes, _EMPTY), FitErrors()
-        self._settle()
+        self.settle()
         wanted = search.num_to_find(total)
         start = search.next_index % total
-        use_cache = self.cache_enabled and bool(task.role)
-        group = f"{task.job}/{task.role}"
-        entry = self._cache.get(group) if use_cache else None
+        use_cache, group, entry = self.role_entry(task)
         fit = mat.fit_mask(task.init_resreq) if self.resource_fit else np.ones(total, dtype=np.bool_)
         pmask = self.forms.predicate_mask(task)
         ok = entry.ok if entry is not None else None
         if self.resource_fit and (pmask is not None or not self.forms.has_predicates):
-            nz = self.runs.candidates(fit, pmask, ok, self._ok_version)
+            nz = self.candidates(fit, pmask, entry)
         else:
             cand = fit if ok is None else fit & ok
             if pmask is not None:
@@ -138,15 +150,42 @@ class VectorSearch:
             stop = int(passing[wanted]) if len(passing) > wanted else -1
             found = np.sort(passing[:wanted])
         else:
-            tail = nz[k : k + wanted + 1]
-            head = nz[: min(wanted + 1 - len(tail), k)]
-            stop = -1
-            if len(tail) + len(head) > wanted:
-                if len(head):
-                    stop, head = int(head[-1]), head[:-1]
-                else:
-                    stop, tail = int(tail[-1]), tail[:-1]
-            found = np.concatenate((head, tail)) if len(head) else tail
+            found, stop = take_window(nz, k, wanted)
+        entry = self.visit(task, search, start, found, stop, use_cache, group, entry, fit, pmask, plugin_fail)
+        if len(found):
+            return NodeSelection(mat.nodes, found), FitErrors()
+        return NodeSelection(mat.nodes, _EMPTY), self.no_fit_errors(entry, start)
+
+    def role_entry(self, task: TaskInfo) -> tuple[bool, str, GroupCache | None]:
+        """Whether the task's role caches errors, the role's key, and its cache entry."""
+        use_cache = self.cache_enabled and bool(task.role)
+        group = f"{task.job}/{task.role}"
+        return use_cache, group, self._cache.get(group) if use_cache else None
+
+    def candidates(
+        self, fit: NDArray[np.bool_], pmask: NDArray[np.bool_] | None, entry: GroupCache | None
+    ) -> IndexArray:
+        """Nodes (ascending) that fit, pass ``pmask`` and are not cached as failing in ``entry``."""
+        return self.runs.candidates(fit, pmask, entry.ok if entry is not None else None, self._ok_version)
+
+    def visit(
+        self,
+        task: TaskInfo,
+        search: NodeSearch,
+        start: int,
+        found: IndexArray,
+        stop: int,
+        use_cache: bool,
+        group: str,
+        entry: GroupCache | None,
+        fit: NDArray[np.bool_],
+        pmask: NDArray[np.bool_] | None,
+        plugin_fail: dict[int, int],
+    ) -> GroupCache | None:
+        """Move the search past the range visited from ``start`` (up to ``stop``, the node
+        where it stopped, or all nodes when -1) and record the errors of its failed nodes
+        in ``entry`` (the role's cache entry, made when none and some node failed)."""
+        total = len(self.matrix.nodes)
         processed = (stop - start) % total + 1 if stop >= 0 else total
         search.next_index = (start + processed) % total
         passed = len(found) + (stop >= 0)
@@ -161,13 +200,16 @@ class VectorSearch:
             elif plugin_fail or sum(int(np.count_nonzero(entry.ok[a:b])) for a, b in slices) > passed:
                 # (else every node of the range that failed is cached already: nothing to record)
                 self._record(task, entry, slices, fit, pmask, plugin_fail)
-        if len(found):
-            return NodeSelection(mat.nodes, found), FitErrors()
+        return entry
+
+    def no_fit_errors(self, entry: GroupCache | None, start: int) -> CodedFitErrors:
+        """The errors of every node, in search order from ``start``, when none is feasible
+        (``entry``: as :meth:`visit` left it, which then holds every node's error)."""
         assert entry is not None
         self._resolve(entry, np.flatnonzero(entry.pending))
+        total = len(self.matrix.nodes)
         order = np.concatenate((np.arange(start, total), np.arange(0, start)))
-        errors = CodedFitErrors(self.table, mat.names, order, entry.codes[order], entry.task[order])
-        return NodeSelection(mat.nodes, _EMPTY), errors
+        return CodedFitErrors(self.table, self.matrix.names, order, entry.codes[order], entry.task[order])
 
     def _scalar_predicates(
         self, task: TaskInfo, nz: IndexArray, k: int, wanted: int, plugin_fail: dict[int, int]
@@ -248,7 +290,7 @@ class VectorSearch:
             entry.codes[sel] = self._lut(request)[self.matrix.first_shortfall(request, sel)]
         entry.pending[pend] = False
 
-    def _settle(self) -> None:
+    def settle(self) -> None:
         """Resolve pending errors on nodes that changed since the last sync, before it re-reads them."""
         dirty = self.matrix.dirty
         if dirty and self._pending:
@@ -259,8 +301,11 @@ class VectorSearch:
     # -- the choice ---------------------------------------------------------------------
     def best_node(self, task: TaskInfo, feasible: NodeSelection) -> NodeInfo | None:
         """Nodes with idle room first, then the others (future-idle room); the best of a group."""
-        self._settle()
-        idx = feasible.indices
+        self.settle()
+        return self.best_among(task, feasible.indices)
+
+    def best_among(self, task: TaskInfo, idx: IndexArray) -> NodeInfo | None:
+        """:meth:`best_node` over the feasible nodes ``idx`` once the pending errors are settled."""
         nodes = self.matrix.nodes
         idle_ok = self.matrix.idle_mask(task.init_resreq)[idx]
         if not self.forms.scoring:
@@ -277,23 +322,16 @@ class VectorSearch:
                     return best
         return None
 
-    def best_scored(self, task: TaskInfo, feasible: NodeSelection) -> NodeInfo | None:
-        """``select_best_node(prioritize_nodes(...))`` over ``feasible`` (no best-node
-        function registered): the first node of the best score; None when the scalar
-        functions must score."""
-        forms = self.forms
+    def best_of(self, task: TaskInfo, feasible: NodeSelection) -> NodeInfo | None:
+        """``best_node(prioritize_nodes(...))`` over ``feasible``: the first node of the best
+        score, from the vector forms when they score, else from the scalar functions; None
+        only when ``feasible`` is empty."""
         idx = feasible.indices
         if not len(idx):
             return None
-        if not forms.scoring:
-            return self.matrix.nodes[int(idx[0])]
-        if not forms.scores_vectorised:
-            return None
-        self.matrix.sync()
-        scores = forms.scores(task, idx)
-        if scores is None:
-            return None
-        return self.matrix.nodes[int(idx[int(np.argmax(scores))])]
+        if self.forms.scoring and self.forms.scores_vectorised:
+            self.matrix.sync()
+        return self._best_of(task, idx)
 
     def _best_of(self, task: TaskInfo, group: IndexArray) -> NodeInfo | None:
         nodes = self.matrix.nodes

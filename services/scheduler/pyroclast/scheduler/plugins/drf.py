@@ -74,27 +74,22 @@ class DrfAttr:
             self._basis = None
             self._dominant, self._share = calculate_share(self.allocated, basis[0], basis[1])
 
+    def assign(self, dominant_resource: str, share: float) -> None:
+        """Set the dominant resource and share outright (a pending :meth:`charge` is dropped)."""
+        self._basis = None
+        self._dominant, self._share = dominant_resource, share
+
     @property
     def share(self) -> float:
         if self._basis is not None:
             self._settle()
         return self._share
 
-    @share.setter
-    def share(self, value: float) -> None:
-        self._settle()
-        self._share = value
-
     @property
     def dominant_resource(self) -> str:
         if self._basis is not None:
             self._settle()
         return self._dominant
-
-    @dominant_resource.setter
-    def dominant_resource(self, value: str) -> None:
-        self._settle()
-        self._dominant = value
 
     def __repr__(self) -> str:
         return (
@@ -123,7 +118,7 @@ class DrfPlugin(Plugin):
 
     def update_share(self, attr: DrfAttr) -> None:
         total, names = self._basis()
-        attr.dominant_resource, attr.share = calculate_share(attr.allocated, total, names)
+        attr.assign(*calculate_share(attr.allocated, total, names))
 
     def open(self, total: Resource, jobs: dict[str, JobInfo]) -> None:
         self.total = total

@@ -189,9 +189,8 @@ class HierarchyTree:
 
 
 def leaf_attr(allocated: Resource, total: Resource) -> DrfAttr:
-    attr = DrfAttr(allocated)
-    attr.dominant_resource, attr.share = calculate_share(allocated, total)
-    return attr
+    dominant, value = calculate_share(allocated, total)
+    return DrfAttr(allocated, value, dominant)
 
 
 def queue_paths(annotations: Iterable[tuple[str, str]]) -> tuple[str, str]:
