@@ -145,6 +145,45 @@ async def test_watch_resume_replays_every_change_once_in_order(apiserver: ApiSer
     assert len(set(observed)) == len(observed)
 
 
+async def test_watch_replay_and_initial_events_follow_the_selector(apiserver: ApiServerHandle) -> None:
+    """Replayed changes in and out of a label selector read as ADDED, MODIFIED, DELETED; a watch
+    without a resourceVersion starts with every matching object."""
+    raw = Raw(apiserver)
+    base = "/api/v1/namespaces/default/configmaps"
+    merge = {"Content-Type": "application/merge-patch+json"}
+    code, first = await raw.request("POST", base, cm("replay-sel", n="0"))
+    assert code == 201
+    start_rv = first["metadata"]["resourceVersion"]
+    for patch in (
+        {"metadata": {"labels": {"replay": "in"}}},  # enters the selector: ADDED
+        {"data": {"n": "1"}},  # MODIFIED
+        {"metadata": {"labels": {"replay": None}}},  # leaves it: DELETED
+        {"data": {"n": "2"}},  # outside: nothing
+    ):
+        code, _ = await raw.request("PATCH", f"{base}/replay-sel", patch, merge)
+        assert code == 200
+    tagged = cm("replay-other")
+    tagged["metadata"]["labels"] = {"replay": "in"}
+    assert (await raw.request("POST", base, tagged))[0] == 201
+    events = await raw.watch(f"{base}?watch=1&resourceVersion={start_rv}&labelSelector=replay%3Din", until=4)
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
+        ("ADDED", "replay-sel"),
+        ("MODIFIED", "replay-sel"),
+        ("DELETED", "replay-sel"),
+        ("ADDED", "replay-other"),
+    ]
+    assert [e["object"]["data"].get("n") for e in events[:3]] == ["0", "1", "1"]
+    for i in range(3):
+        extra = cm(f"replay-more-{i}")
+        extra["metadata"]["labels"] = {"replay": "in"}
+        assert (await raw.request("POST", base, extra))[0] == 201
+    initial = await raw.watch(f"{base}?watch=1&labelSelector=replay%3Din", until=4)
+    assert {e["type"] for e in initial} == {"ADDED"}
+    names = {e["object"]["metadata"]["name"] for e in initial}
+    assert names == {"replay-other", "replay-more-0", "replay-more-1", "replay-more-2"}
+    assert all(e["object"]["kind"] == "ConfigMap" for e in initial)
+
+
 async def test_watch_with_kubernetes_asyncio(apiserver: ApiServerHandle) -> None:
     from kubernetes_asyncio import watch
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
@@ -101,6 +102,31 @@ async def test_undecodable_object_is_denied_with_its_field(tmp_path: Path) -> No
         _, answer = await srv.post("/jobs/validate", review(job(minAvailable="three")))
     assert answer["response"]["allowed"] is False
     assert "minAvailable" in answer["response"]["status"]["message"]
+
+
+def _with_nesting(doc: dict[str, Any], levels: int) -> bytes:
+    """``doc`` as JSON with its ``"@"`` string replaced by ``levels`` nested objects."""
+    text = json.dumps(doc).encode()
+    return text.replace(b'"@"', b'{"a":' * levels + b"1" + b"}" * levels)
+
+
+async def test_nesting_limit_reads_the_body(tmp_path: Path) -> None:
+    """Brackets in strings and wide jobs pass; only objects nested past 200 levels are denied."""
+    quoted = job(queue="default", tasks=[dict(job()["spec"]["tasks"][0], name=f"t{i}") for i in range(80)])
+    quoted["metadata"]["annotations"] = {"x": "[" * 500 + '\\"{' * 300, "[{": '"'}
+    deep_spec = job(queue="default")
+    deep_spec["spec"]["tasks"][0]["template"]["spec"]["containers"][0]["extra"] = "@"
+    too_deep = _with_nesting(review(deep_spec), 193)  # 8 levels hold it: 201 in all
+    just_fits = _with_nesting(review(deep_spec), 192)
+    user = {"username": "a", "extra": "@"}
+    deep_elsewhere = _with_nesting(review(job(queue="default"), userInfo=user), 400)
+    async with running_server(tmp_path) as srv:
+        answers = [
+            (await srv.post("/jobs/validate", body))[1]["response"]
+            for body in (review(quoted), just_fits, deep_elsewhere, too_deep)
+        ]
+    assert [a["allowed"] for a in answers] == [True, True, True, False]
+    assert answers[3]["status"]["message"] == "nesting deeper than 200 levels"
 
 
 async def test_content_type_size_and_routes(tmp_path: Path) -> None:

@@ -21,7 +21,6 @@ from prometheus_client import Counter, Histogram
 
 from pyroclast.common.logging import get_logger
 from pyroclast.webhook.admission import BY_PATH, AdmissionConfig, ClusterView, Verdict, handle, response
-from pyroclast.webhook.admission.registry import MAX_DEPTH
 from pyroclast.webhook.admission.request import DEFAULT_CONFIG, EMPTY_CLUSTER
 from pyroclast.webhook.audit import VerdictAuditor, VerdictRecord
 
@@ -121,8 +120,7 @@ class AdmissionServer:
         except msgspec.DecodeError as exc:
             answer = response("", Verdict.deny(f"couldn't decode the AdmissionReview: {exc}"))
         else:
-            shallow = body.count(b"{") + body.count(b"[") <= MAX_DEPTH
-            answer = self._answer(path, review, shallow)
+            answer = self._answer(path, review, body)
         result = answer["response"]
         allowed = bool(result.get("allowed"))
         verdict = "allowed" if allowed else "denied"
@@ -142,9 +140,9 @@ class AdmissionServer:
             self._series[key] = found
         return found
 
-    def _answer(self, path: str, review: Any, shallow: bool = False) -> dict[str, Any]:
+    def _answer(self, path: str, review: Any, body: bytes | None = None) -> dict[str, Any]:
         try:
-            return handle(review, path, cluster=self.cluster, config=self.config, shallow=shallow)
+            return handle(review, path, cluster=self.cluster, config=self.config, body=body)
         except Exception as exc:  # a broken rule answers with a denial, never a 500
             ERRORS.labels(path).inc()
             log.exception("admission rule failed", path=path)

@@ -112,11 +112,13 @@ async def serve_watch(request: web.Request, registry: Registry, target: Target) 
             return b'{"type":"' + kind.encode() + b'","object":' + event.encoded + b"}\n"
         return encode({"type": kind, "object": render(event.obj)}) + b"\n"
 
-    async def deliver_all(events: list[Event]) -> None:
+    async def write(lines: list[bytes]) -> None:
         """Several events in one write (one chunk, one TLS record) instead of one each."""
-        out = [line(event, kind) for event in events if (kind := _kind(event, filters)) is not None]
-        if out:
-            await response.write(b"".join(out))
+        if lines:
+            await response.write(b"".join(lines))
+
+    async def deliver_all(events: list[Event]) -> None:
+        await write([line(event, kind) for event in events if (kind := _kind(event, filters)) is not None])
 
     try:
         watcher, replay = store.subscribe(rt.key, namespace, since)
@@ -135,15 +137,16 @@ async def serve_watch(request: web.Request, registry: Registry, target: Target) 
     log.debug("watch started", key=key, since=rv_text)
     try:
         await response.prepare(request)
-        for obj in initial:
-            await send("ADDED", render(obj))
+        for start in range(0, len(initial), MAX_BATCH):
+            added = initial[start : start + MAX_BATCH]
+            await write([encode({"type": "ADDED", "object": render(obj)}) + b"\n" for obj in added])
         if send_initial or (bookmarks and since is None and q.get("resourceVersionMatch") == "NotOlderThan"):
             await send(
                 "BOOKMARK",
                 _bookmark(rt.api_version, rt.kind, start_rv, {INITIAL_EVENTS_END: "true"}),
             )
-        for event in replay:
-            await _deliver(event, filters, send, render)
+        for start in range(0, len(replay), MAX_BATCH):
+            await deliver_all(replay[start : start + MAX_BATCH])
         deadline = time.monotonic() + timeout
         last_rv = start_rv
         while True:
@@ -202,18 +205,3 @@ def _kind(event: Event, filters: Any) -> str | None:
             return "DELETED"
         return None
     return event.type if now_matches else None
-
-
-async def _deliver(event: Event, filters: Any, send: Any, render: Any) -> None:
-    now_matches = filters.match(event.obj)
-    if event.type == "MODIFIED" and event.prev is not None:
-        before = filters.match(event.prev)
-        if before and now_matches:
-            await send("MODIFIED", render(event.obj))
-        elif now_matches:
-            await send("ADDED", render(event.obj))
-        elif before:
-            await send("DELETED", render(event.obj))
-        return
-    if now_matches:
-        await send(event.type, render(event.obj))

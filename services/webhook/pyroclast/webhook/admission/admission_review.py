@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from pyroclast.common.models import ManifestError
-from pyroclast.webhook.admission.registry import BY_PATH, Rule, decode, decode_denial
+from pyroclast.webhook.admission.registry import BY_PATH, MAX_DEPTH, Rule, decode, decode_denial, json_depth
 from pyroclast.webhook.admission.request import (
     DEFAULT_CONFIG,
     EMPTY_CLUSTER,
@@ -34,6 +34,9 @@ _VERSIONS = {
 
 
 _ENCODE = msgspec.json.Encoder().encode
+
+_OBJECT_LEVEL = 2
+"""How deep a review holds its objects: ``{"request": {"object": ...}}``."""
 
 
 def _patch_json(patch: Sequence[PatchOp]) -> bytes:
@@ -79,12 +82,13 @@ def handle(
     *,
     cluster: ClusterView = EMPTY_CLUSTER,
     config: AdmissionConfig = DEFAULT_CONFIG,
-    shallow: bool = False,
+    body: bytes | None = None,
 ) -> dict[str, Any]:
     """Answer one AdmissionReview sent to the webhook at Volcano's ``path``.
 
-    ``shallow``: the caller knows the review nests at most ``MAX_DEPTH`` levels (the server
-    counts brackets in the body), so the objects need no depth check.
+    ``body``: the JSON text ``review`` was decoded from. Its `json_depth` bounds how deeply the
+    objects nest (each sits two levels down), so within ``MAX_DEPTH`` they need no walk; a
+    deeper body (or none) has its objects walked, as only they count.
     """
     request = review.get("request") if isinstance(review, Mapping) else None
     if not isinstance(request, Mapping):
@@ -102,6 +106,7 @@ def handle(
         return response(uid, Verdict.deny(f"invalid operation `{request.get('operation')}`"))
     raw, old_raw = _object(request.get("object")), _object(request.get("oldObject"))
     try:
+        shallow = body is not None and json_depth(body) - _OBJECT_LEVEL <= MAX_DEPTH
         obj, old = decode(raw, shallow=shallow), decode(old_raw, shallow=shallow)
     except ManifestError as exc:
         return response(uid, decode_denial(exc))
