@@ -267,55 +267,6 @@ class Cluster:
 NOW = "2026-01-01T00:00:00Z"
 
 
-class Harness:
-    """A running job controller (informers, recorder, workers) with fast retries."""
-
-    def __init__(self, kube: KubeClient, nc: Client | None, names: BusNames, settings: JobSettings) -> None:
-        self.kube = kube
-        self.factory = InformerFactory(kube, watch_seconds=30)
-        self.recorder = EventRecorder(kube)
-        publisher = AuditPublisher(nc, names, actor="controller") if nc is not None else None
-        self.controller = JobController(kube, self.factory, self.recorder, Auditor(publisher), settings)
-        self.stop = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self.factory.run(self.stop))
-            group.create_task(self.recorder.run(self.stop))
-            group.create_task(self.controller.run(self.stop))
-
-    async def start(self) -> Harness:
-        self.task = asyncio.create_task(self._run())
-        async with asyncio.timeout(20):
-            while not self.controller.synced():
-                if self.task.done():
-                    self.task.result()
-                await asyncio.sleep(0.02)
-        return self
-
-    async def settled(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
-        """Wait until the job work queue has been empty and idle for ``quiet`` seconds, so the
-        next change is handled on its own rather than racing requests still queued."""
-        queue = self.controller.queue
-        loop = asyncio.get_running_loop()
-        async with asyncio.timeout(timeout):
-            idle_since: float | None = None
-            while True:
-                if len(queue) == 0 and not queue.processing:
-                    idle_since = idle_since if idle_since is not None else loop.time()
-                    if loop.time() - idle_since >= quiet:
-                        return
-                else:
-                    idle_since = None
-                await asyncio.sleep(0.02)
-
-    async def close(self) -> None:
-        self.stop.set()
-        if self.task is not None:
-            await asyncio.wait_for(self.task, 15)
-
-
 FAST_SETTINGS = JobSettings(workers=4, max_requeue=3, base_delay=0.05, max_delay=0.5)
 
 
@@ -351,6 +302,39 @@ class ShellHarness:
         self.stop.set()
         if self.task is not None:
             await asyncio.wait_for(self.task, 15)
+
+
+class Harness(ShellHarness):
+    """A running job controller (informers, recorder, workers) with fast retries."""
+
+    def __init__(self, kube: KubeClient, nc: Client | None, names: BusNames, settings: JobSettings) -> None:
+        publisher = AuditPublisher(nc, names, actor="controller") if nc is not None else None
+        super().__init__(
+            kube,
+            lambda kube, factory, recorder: JobController(
+                kube, factory, recorder, Auditor(publisher), settings
+            ),
+        )
+
+    async def start(self) -> Harness:
+        await super().start()
+        return self
+
+    async def settled(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
+        """Wait until the job work queue has been empty and idle for ``quiet`` seconds, so the
+        next change is handled on its own rather than racing requests still queued."""
+        queue = self.controller.queue
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(timeout):
+            idle_since: float | None = None
+            while True:
+                if len(queue) == 0 and not queue.processing:
+                    idle_since = idle_since if idle_since is not None else loop.time()
+                    if loop.time() - idle_since >= quiet:
+                        return
+                else:
+                    idle_since = None
+                await asyncio.sleep(0.02)
 
 
 FAST_SHELL = ShellSettings(workers=2, max_requeue=-1, base_delay=0.05, max_delay=0.5)
