@@ -125,3 +125,73 @@ class Sandbox:
             if any(o.get("kind") == "Job" and o.get("name") == job for o in owners):
                 return dict(pg)
         return None
+
+    def pods(self, job_name: str | None = None) -> list[dict[str, Any]]:
+        """The pods of Volcano Job ``job_name`` (of every Volcano Job when None)."""
+        selector = f"{JOB_NAME}={job_name}" if job_name else JOB_NAME
+        return list(self.get("pods", "-l", selector).get("items") or [])
+
+    def pod_phases(self) -> dict[str, dict[str, int]]:
+        """``{job: {phase: count}}`` of every Volcano pod: the picture a failure message shows."""
+        out: dict[str, dict[str, int]] = {}
+        for pod in self.pods():
+            counts = out.setdefault(pod["metadata"]["labels"][JOB_NAME], {})
+            counts[phase(pod)] = counts.get(phase(pod), 0) + 1
+        return out
+
+
+def phase(pod: dict[str, Any]) -> str:
+    """A pod's phase, ``Terminating`` once it is being deleted."""
+    if pod["metadata"].get("deletionTimestamp"):
+        return "Terminating"
+    return str((pod.get("status") or {}).get("phase") or "Pending")
+
+
+JOB_NAME = "volcano.sh/job-name"
+RUN_SECONDS = "sandbox.pyroclast.dev/run-seconds"
+"""The simulated kubelet runs a pod this many seconds."""
+LONG = 600
+"""Seconds: pods that run until the test deletes their job."""
+
+
+def job(
+    name: str,
+    *,
+    replicas: int,
+    min_available: int,
+    cpu: str | None,
+    seconds: int = LONG,
+    queue: str = "default",
+    priority_class: str | None = None,
+) -> dict[str, Any]:
+    """A Volcano Job of one task: ``replicas`` pods of ``cpu`` each (no requests when None)."""
+    container: dict[str, Any] = {"name": "main", "image": "busybox", "command": ["sh", "-c", "true"]}
+    if cpu is not None:
+        container["resources"] = {"requests": {"cpu": cpu}}
+    spec: dict[str, Any] = {
+        "minAvailable": min_available,
+        "schedulerName": "volcano",
+        "queue": queue,
+        "tasks": [
+            {
+                "name": "worker",
+                "replicas": replicas,
+                "template": {
+                    "metadata": {"annotations": {RUN_SECONDS: str(seconds)}},
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "terminationGracePeriodSeconds": 0,
+                        "containers": [container],
+                    },
+                },
+            }
+        ],
+    }
+    if priority_class is not None:
+        spec["priorityClassName"] = priority_class
+    return {
+        "apiVersion": "batch.volcano.sh/v1alpha1",
+        "kind": "Job",
+        "metadata": {"name": name},
+        "spec": spec,
+    }

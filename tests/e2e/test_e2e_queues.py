@@ -24,17 +24,14 @@ from typing import Any
 
 import e2e_support
 import pytest
-from e2e_support import detached_sandbox, kubectl_binary, wait_for
+from e2e_support import LONG, detached_sandbox, job, kubectl_binary, phase, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(180)]
 
 NODES, NODE_CPU = 3, 8
 CLUSTER_CPU = NODES * NODE_CPU
-RUN_SECONDS = "sandbox.pyroclast.dev/run-seconds"
-JOB_NAME = "volcano.sh/job-name"
 HIERARCHY = "volcano.sh/hierarchy"
 WEIGHTS = "volcano.sh/hierarchy-weights"
-LONG = 600  # seconds: pods that run until the test deletes their job
 
 # Volcano's HDRF conf (docs/design/hdrf.md): drf with the hierarchy, proportion left out.
 HDRF_CONF = """\
@@ -50,43 +47,6 @@ tiers:
   - name: predicates
   - name: nodeorder
 """
-
-
-def job(
-    name: str, *, queue: str, replicas: int, min_available: int, cpu: str, seconds: int
-) -> dict[str, Any]:
-    """A Volcano Job of one task of ``replicas`` pods of ``cpu`` each, running ``seconds``."""
-    return {
-        "apiVersion": "batch.volcano.sh/v1alpha1",
-        "kind": "Job",
-        "metadata": {"name": name},
-        "spec": {
-            "minAvailable": min_available,
-            "schedulerName": "volcano",
-            "queue": queue,
-            "tasks": [
-                {
-                    "name": "worker",
-                    "replicas": replicas,
-                    "template": {
-                        "metadata": {"annotations": {RUN_SECONDS: str(seconds)}},
-                        "spec": {
-                            "restartPolicy": "Never",
-                            "terminationGracePeriodSeconds": 0,
-                            "containers": [
-                                {
-                                    "name": "main",
-                                    "image": "busybox",
-                                    "command": ["sh", "-c", "true"],
-                                    "resources": {"requests": {"cpu": cpu}},
-                                }
-                            ],
-                        },
-                    },
-                }
-            ],
-        },
-    }
 
 
 def queue(name: str, annotations: dict[str, str] | None = None) -> dict[str, Any]:
@@ -122,25 +82,8 @@ class Sandbox(e2e_support.Sandbox):
     def job_phase(self, name: str) -> str:
         return str(((self.get("vcjob", name).get("status") or {}).get("state") or {}).get("phase") or "")
 
-    def pods(self, job_name: str | None = None) -> list[dict[str, Any]]:
-        selector = f"{JOB_NAME}={job_name}" if job_name else JOB_NAME
-        return list(self.get("pods", "-l", selector).get("items") or [])
-
     def running(self, job_name: str) -> int:
         return sum(1 for p in self.pods(job_name) if phase(p) == "Running")
-
-    def pod_phases(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for pod in self.pods():
-            counts = out.setdefault(pod["metadata"]["labels"][JOB_NAME], {})
-            counts[phase(pod)] = counts.get(phase(pod), 0) + 1
-        return out
-
-
-def phase(pod: dict[str, Any]) -> str:
-    if pod["metadata"].get("deletionTimestamp"):
-        return "Terminating"
-    return str((pod.get("status") or {}).get("phase") or "Pending")
 
 
 @pytest.fixture(scope="module")

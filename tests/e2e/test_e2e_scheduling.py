@@ -27,78 +27,20 @@ from typing import Any
 
 import e2e_support
 import pytest
-from e2e_support import detached_sandbox, kubectl_binary, wait_for
+from e2e_support import detached_sandbox, job, kubectl_binary, phase, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(180)]
 
 NODES, NODE_CPU = 4, 4
 CLUSTER_CPU = NODES * NODE_CPU
-RUN_SECONDS = "sandbox.pyroclast.dev/run-seconds"
-JOB_NAME = "volcano.sh/job-name"
-LONG = 600  # seconds: pods that run until the test deletes their job
-
-
-def job(
-    name: str,
-    *,
-    replicas: int,
-    min_available: int,
-    cpu: str | None,
-    seconds: int = LONG,
-    queue: str = "default",
-    priority_class: str | None = None,
-) -> dict[str, Any]:
-    """A Volcano Job of one task: ``replicas`` pods of ``cpu`` each (no requests when None)."""
-    container: dict[str, Any] = {"name": "main", "image": "busybox", "command": ["sh", "-c", "true"]}
-    if cpu is not None:
-        container["resources"] = {"requests": {"cpu": cpu}}
-    spec: dict[str, Any] = {
-        "minAvailable": min_available,
-        "schedulerName": "volcano",
-        "queue": queue,
-        "tasks": [
-            {
-                "name": "worker",
-                "replicas": replicas,
-                "template": {
-                    "metadata": {"annotations": {RUN_SECONDS: str(seconds)}},
-                    "spec": {
-                        "restartPolicy": "Never",
-                        "terminationGracePeriodSeconds": 0,
-                        "containers": [container],
-                    },
-                },
-            }
-        ],
-    }
-    if priority_class is not None:
-        spec["priorityClassName"] = priority_class
-    return {
-        "apiVersion": "batch.volcano.sh/v1alpha1",
-        "kind": "Job",
-        "metadata": {"name": name},
-        "spec": spec,
-    }
 
 
 class Sandbox(e2e_support.Sandbox):
-    def pods(self, job_name: str | None = None) -> list[dict[str, Any]]:
-        selector = f"{JOB_NAME}={job_name}" if job_name else JOB_NAME
-        return list(self.get("pods", "-l", selector).get("items") or [])
-
     def running(self, job_name: str) -> list[dict[str, Any]]:
         return [p for p in self.pods(job_name) if phase(p) == "Running"]
 
     def podgroup_phase(self, job_name: str) -> str:
         return str(((self.podgroup_of(job_name) or {}).get("status") or {}).get("phase") or "")
-
-    def pod_phases(self) -> dict[str, dict[str, int]]:
-        """``{job: {phase: count}}`` of every Volcano pod: the picture a failure message shows."""
-        out: dict[str, dict[str, int]] = {}
-        for pod in self.pods():
-            counts = out.setdefault(pod["metadata"]["labels"][JOB_NAME], {})
-            counts[phase(pod)] = counts.get(phase(pod), 0) + 1
-        return out
 
     def fill_cluster(self, name: str, cpu_per_node: int) -> None:
         """A job of one pod of ``cpu_per_node`` CPUs per node, all Running until it is deleted."""
@@ -110,12 +52,6 @@ class Sandbox(e2e_support.Sandbox):
             self.pod_phases,
         )
         assert len({p["spec"]["nodeName"] for p in pods}) == NODES
-
-
-def phase(pod: dict[str, Any]) -> str:
-    if pod["metadata"].get("deletionTimestamp"):
-        return "Terminating"
-    return str((pod.get("status") or {}).get("phase") or "Pending")
 
 
 @pytest.fixture(scope="module")

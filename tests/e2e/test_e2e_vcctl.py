@@ -28,7 +28,6 @@ from e2e_support import detached_sandbox, kubectl_binary, wait_for
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(150)]
 
 NODES, NODE_CPU = 3, 4
-JOB_NAME = "volcano.sh/job-name"
 
 
 def job(
@@ -87,9 +86,6 @@ class Sandbox(e2e_support.Sandbox):
         result = self.vcctl("job", "why", name)
         assert result.returncode == 0, result.stderr
         return result.stdout
-
-    def pods(self, job_name: str) -> list[dict[str, Any]]:
-        return list(self.get("pods", "-l", f"{JOB_NAME}={job_name}").get("items") or [])
 
     def remove(self, name: str) -> None:
         self.kubectl("delete", "vcjob", name, "--wait=false")
