@@ -87,6 +87,16 @@ class Sandbox(e2e_support.Sandbox):
         assert result.returncode == 0, result.stderr
         return result.stdout
 
+    def explained(self, name: str) -> str:
+        """``vcctl job why NAME`` once it shows the live scheduler's explanation."""
+        text: str = wait_for(
+            lambda: "Scheduler (" in (out := self.why(name)) and out,
+            30,
+            f"the scheduler's explanation of {name}",
+            lambda: self.why(name),
+        )
+        return text
+
     def remove(self, name: str) -> None:
         self.kubectl("delete", "vcjob", name, "--wait=false")
         wait_for(lambda: not self.pods(name), 30, f"the pods of {name} to be gone")
@@ -103,12 +113,7 @@ def test_why_a_gang_too_big_for_the_nodes_waits(sandbox: Sandbox) -> None:
     # 4 pods of 3 CPUs: the 12 CPUs of the cluster would hold them (the gang is enqueued and
     # its pods created), but a 4-CPU node holds one, so 3 fit.
     sandbox.apply(job("too-big", replicas=4, cpu="3"))
-    out = wait_for(
-        lambda: "Scheduler (" in (text := sandbox.why("too-big")) and text,
-        30,
-        "the scheduler's explanation of too-big",
-        lambda: sandbox.why("too-big"),
-    )
+    out = sandbox.explained("too-big")
     lines = out.splitlines()
     assert lines[0].startswith("Job default/too-big is Pending (podgroup too-big-")
     assert lines[0].endswith("queue default).")
@@ -137,12 +142,7 @@ def test_why_a_job_over_its_queues_capability_waits(sandbox: Sandbox) -> None:
     sandbox.apply(job("capped", replicas=3, cpu="1", queue="small"))
     wait_for(lambda: sandbox.podgroup_of("capped"), 20, "the PodGroup of capped")
     # Volcano's enqueue holds the PodGroup; the scheduler says which vote refused it.
-    out = wait_for(
-        lambda: "Scheduler (" in (text := sandbox.why("capped")) and text,
-        30,
-        "the scheduler's explanation of capped",
-        lambda: sandbox.why("capped"),
-    )
+    out = sandbox.explained("capped")
     lines = out.splitlines()
     assert lines[0].startswith("Job default/capped is Pending (podgroup capped-")
     assert lines[0].endswith("queue small).")
@@ -159,12 +159,7 @@ def test_why_a_job_over_its_queues_capability_waits(sandbox: Sandbox) -> None:
 
 def test_why_a_node_selector_matching_no_node_waits(sandbox: Sandbox) -> None:
     sandbox.apply(job("nowhere", replicas=1, cpu="1", node_selector={"disktype": "ssd"}))
-    out = wait_for(
-        lambda: "Scheduler (" in (text := sandbox.why("nowhere")) and text,
-        30,
-        "the scheduler's explanation of nowhere",
-        lambda: sandbox.why("nowhere"),
-    )
+    out = sandbox.explained("nowhere")
     lines = out.splitlines()
     assert lines[1] == "Why: gang needs 1 pod, 0 fit: 3 nodes don't match the node selector disktype=ssd"
     assert "0/3 nodes are unavailable: 3 node(s) didn't match Pod's node affinity/selector." in out
