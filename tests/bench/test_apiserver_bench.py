@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import ssl
 import statistics
 import subprocess
@@ -22,18 +21,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from pyroclast.common.net import free_port
+
 pytestmark = pytest.mark.bench
 
 WRITES = int(os.environ.get("PYROCLAST_BENCH_WRITES", "3000"))
 CONCURRENCY = 64
 WATCHERS = 10
 FANOUT_EVENTS = 200
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -50,7 +45,7 @@ SERVER_PID: list[int] = []
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, str, ssl.SSLContext]]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from pyroclast.common.net import free_port
+
 
 def find_nats_server() -> str | None:
     """``nats-server`` on the PATH, else next to the running interpreter (the venv's bin)."""
@@ -26,13 +28,6 @@ def find_nats_server() -> str | None:
         return found
     candidate = Path(sys.executable).parent / "nats-server"
     return str(candidate) if candidate.exists() and os.access(candidate, os.X_OK) else None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class NatsServer:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,15 +14,10 @@ import pytest
 from aiohttp import web
 from apiserver_fixture import ApiServerHandle
 
+from pyroclast.common.net import free_port
 from pyroclast.sandbox.apiserver.tls import Credentials, issue_client_cert, issue_serving_cert
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _request(
@@ -89,7 +83,7 @@ async def webhook(apiserver: ApiServerHandle, tmp_path: Path) -> AsyncIterator[i
     app.router.add_post("/validate", validate)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port, ssl_context=ctx).start()
     try:
         yield port

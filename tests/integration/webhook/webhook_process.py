@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,15 +19,10 @@ from pyroclast.common.bus.kv import QUEUES, CacheWriter
 from pyroclast.common.bus.messages import QueueRecord
 from pyroclast.common.bus.names import BusNames
 from pyroclast.common.bus.setup import ensure_jetstream
+from pyroclast.common.net import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO.parent / "shared" / "volcano-examples"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def unique_prefix() -> str:

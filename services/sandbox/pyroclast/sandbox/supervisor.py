@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sys
 import threading
 import time
@@ -40,6 +39,7 @@ from typing import Any
 import aiohttp
 import structlog
 
+from pyroclast.common.net import free_port
 from pyroclast.sandbox.config import ConfigError, SandboxConfig, load_file, parse_document
 from pyroclast.sandbox.crdinstall import default_crds_dir, install_crds
 from pyroclast.sandbox.kubeclient import KubeClient, KubeconfigError, api_path, load_kubeconfig
@@ -65,12 +65,6 @@ def find_nats_server() -> str | None:
     if beside.exists():
         return str(beside)
     return shutil.which("nats-server")
-
-
-def free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def service_installed(name: str) -> bool:

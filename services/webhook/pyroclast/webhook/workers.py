@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -18,14 +17,9 @@ from collections.abc import Sequence
 import aiohttp
 
 from pyroclast.common.logging import get_logger
+from pyroclast.common.net import free_port
 
 log = get_logger(__name__)
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 class WorkerPool:
@@ -45,7 +39,7 @@ class WorkerPool:
 
     def start(self, port: int, ca_dir: str) -> None:
         for _ in range(self.count):
-            health_port = _free_port(self.health_host)
+            health_port = free_port(self.health_host)
             overrides = [
                 "--workers", "1",
                 "--register", "false",

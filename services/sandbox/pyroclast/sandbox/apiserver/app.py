@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -14,6 +13,8 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+
+from pyroclast.common.net import free_port
 
 from . import discovery, media, openapi, status
 from .admission import CURRENT_USER
@@ -272,12 +273,6 @@ def _discovery_v2(doc: dict[str, Any]) -> web.Response:
     )
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
 async def start_apiserver(config: ApiServerConfig) -> RunningApiServer:
     """Open the data dir, start serving HTTPS and the in-process controllers."""
     data_dir = Path(config.data_dir)
@@ -288,7 +283,7 @@ async def start_apiserver(config: ApiServerConfig) -> RunningApiServer:
     await store.open()
     types = ResourceTable()
     registry = Registry(store, types)
-    port = config.port or _free_port(config.host)
+    port = config.port or free_port(config.host)
     ca_pem = await asyncio.to_thread(creds.ca_path.read_text)
     await registry.bootstrap(config.host, port, ca_pem)
     gc = GarbageCollector(registry)
