@@ -13,7 +13,7 @@ from pyroclast.common.bus.decisions import PermanentDecisionError
 from pyroclast.common.bus.messages import BindDecision, EvictDecision, PodGroupStatusDecision
 from pyroclast.common.models.scheduling import PodGroupCondition
 from pyroclast.controller.binder.apply import ApiFailure, Applier
-from pyroclast.controller.binder.kube import KubeBinderApi, api_client
+from pyroclast.controller.binder.kube import KubeBinderApi, binder_client
 
 pytestmark = pytest.mark.integration
 NS = "default"
@@ -21,11 +21,11 @@ NS = "default"
 
 @pytest.fixture
 async def api(apiserver: ApiServerHandle) -> AsyncIterator[tuple[KubeBinderApi, k8s.CoreV1Api]]:
-    client = await api_client(str(apiserver.kubeconfig))
-    try:
-        yield KubeBinderApi(client, timeout=5.0), k8s.CoreV1Api(client)
-    finally:
-        await client.close()
+    async with (
+        await binder_client(str(apiserver.kubeconfig), timeout=5.0) as kube,
+        apiserver.api_client() as client,
+    ):
+        yield KubeBinderApi(kube), k8s.CoreV1Api(client)
 
 
 async def make_pod(core: k8s.CoreV1Api, name: str) -> str:

@@ -112,7 +112,7 @@ BINDER_SCRIPT = """
 import asyncio, sys
 from pyroclast.common.bus.connect import connect
 from pyroclast.common.bus.names import BusNames
-from pyroclast.controller.binder.kube import KubeBinderApi, api_client
+from pyroclast.controller.binder.kube import KubeBinderApi, binder_client
 from pyroclast.controller.binder.worker import BinderSettings, run_binder
 
 class Stuck(KubeBinderApi):
@@ -123,7 +123,7 @@ class Stuck(KubeBinderApi):
 async def main():
     url, prefix, kubeconfig = sys.argv[1:4]
     nc = await connect(url, "doomed-binder")
-    api = Stuck(await api_client(kubeconfig))
+    api = Stuck(await binder_client(kubeconfig))
     settings = BinderSettings(actor="doomed", concurrency=3)
     await run_binder(asyncio.Event(), nc=nc, names=BusNames(prefix), settings=settings, api=api)
 

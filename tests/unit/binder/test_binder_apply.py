@@ -333,6 +333,75 @@ async def test_status_decisions_of_one_podgroup_are_applied_one_at_a_time() -> N
     assert applier._podgroup_locks == {}
 
 
+def _slow_podgroup_reads(api: FakeApi) -> None:
+    """Reading the podgroup yields, so that decisions gathered together queue up on its lock."""
+    real_get = api.get_podgroup
+
+    async def slow_get(ns: str, name: str) -> dict[str, Any] | None:
+        await asyncio.sleep(0.01)
+        found: dict[str, Any] | None = await real_get(ns, name)
+        return found
+
+    api.get_podgroup = slow_get
+
+
+def _failing_patch(api: FakeApi, call: int) -> None:
+    """The ``call``-th podgroup patch (counting from 1) fails with a server error."""
+    real_patch = api.patch_podgroup
+    calls = 0
+
+    async def patch(ns: str, name: str, body: dict[str, Any]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == call:
+            raise ApiFailure(503, "ServiceUnavailable", "try again")
+        await real_patch(ns, name, body)
+
+    api.patch_podgroup = patch
+
+
+def _pod_message(api: FakeApi, name: str) -> str | None:
+    conditions = api.pods[("ns", name)]["status"].get("conditions") or []
+    return next((c["message"] for c in conditions if c["type"] == "PodScheduled"), None)
+
+
+async def test_pod_conditions_left_to_a_decision_that_fails_are_still_written() -> None:
+    api = FakeApi()
+    api.add_podgroup("ns", "pg")
+    api.add_pod(make_pod("a"))
+    _slow_podgroup_reads(api)
+    _failing_patch(api, call=2)
+    applier = Applier(api)
+    first = status("Inqueue", cond("Unschedulable", "True", "NotEnoughResources", "first"))
+    second = status("Inqueue", cond("Unschedulable", "True", "NotEnoughResources", "second"))
+    second.id = "s2/podgroup-status"
+    results = await asyncio.gather(applier(first), applier(second), return_exceptions=True)
+    assert results[0] is None
+    assert isinstance(results[1], ApiFailure)  # delivered again later
+    # the podgroup has the first decision's status: so do its pods
+    assert api.podgroups[("ns", "pg")]["status"]["conditions"][0]["message"] == "first"
+    assert _pod_message(api, "a") == "first"
+    assert applier._left == {}
+
+
+async def test_pod_conditions_left_pass_to_the_last_decision_waiting() -> None:
+    api = FakeApi()
+    api.add_podgroup("ns", "pg")
+    api.add_pod(make_pod("a"))
+    _slow_podgroup_reads(api)
+    _failing_patch(api, call=2)
+    applier = Applier(api)
+    decisions = [
+        status("Inqueue", cond("Unschedulable", "True", "NotEnoughResources", message))
+        for message in ("first", "second", "third")
+    ]
+    results = await asyncio.gather(*(applier(d) for d in decisions), return_exceptions=True)
+    assert isinstance(results[1], ApiFailure)
+    assert api.calls.count("replace_pod_status") == 1  # only the last one's
+    assert _pod_message(api, "a") == "third"
+    assert applier._left == {}
+
+
 async def test_pod_conditions_are_left_alone_while_the_gang_is_being_bound() -> None:
     api = FakeApi()
     api.add_podgroup("ns", "pg")

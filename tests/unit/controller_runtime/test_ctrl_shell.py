@@ -208,3 +208,47 @@ async def test_a_burst_of_pod_events_syncs_the_job_once_but_keeps_policy_actions
     await ctrl._work("ns/j", [*burst, failed, *burst[:2]])
     # the syncs before the policy action collapse into one, the action is kept, then one sync
     assert handled == [burst[4], failed, burst[1]]
+
+
+async def test_a_burst_resolves_each_request_by_the_policies_once(monkeypatch: Any) -> None:
+    from pyroclast.common.models import JobSpec, LifecyclePolicy
+    from pyroclast.controller.job import policies
+    from pyroclast.controller.job.policies import DelayedAction, Request
+    from pyroclast.controller.jobs import reconcile
+    from pyroclast.controller.jobs.controller import JobController
+    from pyroclast.controller.jobs.reconcile import Work
+    from pyroclast.controller.jobs.recorder import Auditor
+
+    kube, factory, recorder = _factory()
+    ctrl = JobController(kube, factory, recorder, Auditor(None))
+    job = Job(
+        metadata=ObjectMeta(name="j", namespace="ns", uid="u1", resource_version="1"),
+        spec=JobSpec(policies=[LifecyclePolicy(event="PodFailed", action="RestartJob")]),
+    )
+    ctrl.jobs.cache.replace([job], "1")
+    resolved: list[Request] = []
+
+    def counting(job: Job, req: Request) -> DelayedAction:
+        resolved.append(req)
+        return policies.apply_policies(job, req)
+
+    monkeypatch.setattr(reconcile, "apply_policies", counting)
+    executed: list[str] = []
+
+    async def execute(job: Job, action: DelayedAction, logger: Any) -> None:
+        executed.append(f"{action.action}:{action.pod_name}")
+
+    ctrl.reconciler.execute = execute  # type: ignore[method-assign]
+
+    def req(pod: str, event: str) -> Request:
+        return Request("ns", "j", job_uid="u1", pod_name=pod, event=event)
+
+    burst = [req(f"p{i}", "PodRunning") for i in range(5)]
+    failed = req("p9", "PodFailed")
+    work: list[Work] = [*burst, failed, *burst[:2]]
+    await ctrl._work("ns/j", work)
+    assert executed == ["SyncJob:p4", "RestartJob:p9", "SyncJob:p1"]  # the outcome of the burst test
+    # Between two handled items, each request is resolved once though it is asked about as the
+    # next item, then as the current one, then handled. Once an item is handled (the job may
+    # have changed), the next one is resolved again: p9 after p4, p0 and p1 after p9.
+    assert [r.pod_name for r in resolved] == ["p0", "p1", "p2", "p3", "p4", "p9", "p9", "p0", "p1"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from svc_support import (
@@ -17,7 +18,7 @@ from svc_support import (
     synced_cache,
 )
 
-from pyroclast.common.bus.messages import BindDecision
+from pyroclast.common.bus.messages import BindDecision, Decision
 from pyroclast.common.bus.names import AuditKind, BusNames
 from pyroclast.scheduler.conf import SchedulerConf, parse_conf
 from pyroclast.scheduler.service.cache import SchedulerCache
@@ -180,3 +181,68 @@ async def test_an_audit_failure_does_not_stop_the_decisions() -> None:
     )
     await loop.run_once()
     assert len(binds(publisher)) == 2
+
+
+class SlowAudit(FakeAudit):
+    """Each emit takes a moment; counts how many are in flight at once."""
+
+    def __init__(self, fail_first: bool = False) -> None:
+        super().__init__()
+        self.fail_first = fail_first
+        self.active = self.peak = 0
+
+    async def emit(self, kind: AuditKind, action: str, name: str, **fields: Any) -> None:
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        try:
+            await asyncio.sleep(0.01)
+            if self.fail_first:
+                self.fail_first = False
+                raise ConnectionError("audit stream unreachable")
+            await super().emit(kind, action, name, **fields)
+        finally:
+            self.active -= 1
+
+
+class OrderedPublisher:
+    """Publishes like FakePublisher; notes how many decisions were audited by then."""
+
+    def __init__(self, audit: FakeAudit) -> None:
+        self.audit = audit
+        self.batches: list[list[Decision]] = []
+        self.audited_first: list[int] = []
+
+    async def publish_all(
+        self,
+        decisions: Sequence[Decision],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> list[int]:
+        self.audited_first.append(len(self.audit.events))
+        self.batches.append(list(decisions))
+        return list(range(len(decisions)))
+
+
+async def test_the_decisions_of_a_session_are_audited_together_before_they_are_published() -> None:
+    cache = synced_cache()
+    put(cache, node("n1", cpu="16", memory="64Gi"))
+    gang(cache, 6)
+    audit = SlowAudit()
+    publisher = OrderedPublisher(audit)
+    loop = SessionLoop(cache, lambda: CONF, publisher, None, SchedulerMetrics(), period=0.01, audit=audit)
+    await loop.run_once()
+    assert len(binds(publisher)) == 6
+    assert audit.peak == 6  # not one emit after the other
+    assert publisher.audited_first == [6]  # all on the stream before the binder can act
+
+
+async def test_one_failed_audit_emit_loses_only_its_own_event() -> None:
+    cache = synced_cache()
+    put(cache, node("n1", cpu="16", memory="64Gi"))
+    gang(cache, 4)
+    audit = SlowAudit(fail_first=True)
+    publisher = FakePublisher()
+    loop = SessionLoop(cache, lambda: CONF, publisher, None, SchedulerMetrics(), period=0.01, audit=audit)
+    await loop.run_once()
+    assert len(binds(publisher)) == 4
+    assert len(audit.events) == 3

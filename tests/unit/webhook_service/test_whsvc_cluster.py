@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from pyroclast.common.bus.kv import WatchEvent, WatchOp
 from pyroclast.common.bus.messages import QueueRecord
+from pyroclast.webhook import cluster
 from pyroclast.webhook.admission import Operation, review
+from pyroclast.webhook.admission.request import children_by_parent
 from pyroclast.webhook.cluster import QueueCache, queue_from_record
 
 
@@ -102,3 +108,49 @@ def test_rules_see_the_cache() -> None:
     assert "queue `closed` status is `Closed`" in verdict.message
     spec["queue"] = "default"
     assert review("batch.volcano.sh", "jobs", Operation.CREATE, job, cluster=cache).allowed
+
+
+NAMES = ["a", "b", "c", "d", "e"]
+_STEPS = st.lists(
+    st.tuples(st.sampled_from(NAMES), st.one_of(st.none(), st.sampled_from(["", *NAMES]))),
+    max_size=40,
+)
+"""Puts (name, parent; "" for a root queue) and deletes (name, None) of a few queues."""
+
+
+@settings(max_examples=200, deadline=None)
+@given(initial=_STEPS, steps=_STEPS)
+def test_the_children_index_follows_puts_and_deletes_like_a_full_rebuild(
+    initial: list[tuple[str, str | None]], steps: list[tuple[str, str | None]]
+) -> None:
+    cache = QueueCache()
+    cache.replace(QueueRecord(name=name, parent=parent) for name, parent in initial if parent is not None)
+    cache.children("a")  # the index is built: from here on it is updated in place
+    for revision, (name, parent) in enumerate(steps, start=1):
+        if parent is None:
+            cache.apply(WatchEvent(WatchOp.DELETE, name, None, revision))
+        else:
+            cache.apply(_put(QueueRecord(name=name, parent=parent, weight=revision), revision))
+        rebuilt = children_by_parent(cache.queues())
+        assert cache._children == rebuilt
+        for queue in ["", *NAMES]:
+            assert tuple(cache.children(queue)) == rebuilt.get(queue, ())
+
+
+def test_a_queue_change_does_not_rebuild_the_children_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    builds: list[int] = []
+
+    def counting(queues: Any) -> Any:
+        builds.append(1)
+        return children_by_parent(queues)
+
+    monkeypatch.setattr(cluster, "children_by_parent", counting)
+    cache = QueueCache()
+    cache.replace([QueueRecord(name="root"), QueueRecord(name="a", parent="root")])
+    assert [q.metadata.name for q in cache.children("root") if q.metadata] == ["a"]
+    cache.apply(_put(QueueRecord(name="b", parent="root"), 2))
+    cache.apply(_put(QueueRecord(name="a", parent="b"), 3))
+    cache.apply(WatchEvent(WatchOp.DELETE, "root", None, 4))
+    assert [q.metadata.name for q in cache.children("root") if q.metadata] == ["b"]
+    assert [q.metadata.name for q in cache.children("b") if q.metadata] == ["a"]
+    assert len(builds) == 1

@@ -21,7 +21,7 @@ from pyroclast.common.logging import get_logger
 from pyroclast.common.models import ObjectMeta, Queue
 from pyroclast.common.models.scheduling import Guarantee, QueueSpec, QueueStatus
 from pyroclast.common.resources import format_amount
-from pyroclast.webhook.admission.request import children_by_parent
+from pyroclast.webhook.admission.request import children_by_parent, queue_name
 
 log = get_logger(__name__)
 
@@ -50,14 +50,19 @@ def queue_from_record(record: QueueRecord) -> Queue:
     )
 
 
+def _parent(queue: Queue) -> str | None:
+    return queue.spec.parent if queue.spec is not None else None
+
+
 class QueueCache:
     """A `ClusterView` kept up to date from the queues bucket."""
 
     def __init__(self) -> None:
         self._queues: dict[str, Queue] = {}
         self._children: dict[str, tuple[Queue, ...]] | None = None
-        """Queues by parent, built on first use after a change (`children` is asked on every job
-        validation, queue changes are rare)."""
+        """Queues by parent, each group sorted by name: built on first use after the whole
+        content changed, then kept up to date one queue at a time (`children` is asked on
+        every job validation)."""
         self.synced = asyncio.Event()
         """Set once the initial records have all been applied."""
 
@@ -86,14 +91,27 @@ class QueueCache:
     def _swap(self, queues: dict[str, Queue]) -> None:
         self._queues, self._children = queues, None
 
+    def _relink(self, old: Queue | None, new: Queue | None) -> None:
+        """Move one queue's entry in the children index from ``old``'s parent to ``new``'s."""
+        if self._children is None:
+            return
+        if old is not None and (parent := _parent(old)) is not None:
+            group = tuple(q for q in self._children.get(parent, ()) if q is not old)
+            if group:
+                self._children[parent] = group
+            else:
+                self._children.pop(parent, None)
+        if new is not None and (parent := _parent(new)) is not None:
+            self._children[parent] = tuple(sorted((*self._children.get(parent, ()), new), key=queue_name))
+
     def apply(self, event: WatchEvent[QueueRecord]) -> None:
         """Apply one watch event."""
         if event.op is WatchOp.PUT and event.record is not None:
-            self._queues[event.key] = queue_from_record(event.record)
-            self._children = None
+            queue = queue_from_record(event.record)
+            self._relink(self._queues.get(event.key), queue)
+            self._queues[event.key] = queue
         elif event.op is WatchOp.DELETE:
-            self._queues.pop(event.key, None)
-            self._children = None
+            self._relink(self._queues.pop(event.key, None), None)
         elif event.op is WatchOp.SYNCED and not self.synced.is_set():
             log.info("queue cache synced", queues=len(self._queues), revision=event.revision)
             self.synced.set()

@@ -18,7 +18,9 @@
   changed, and the next status decision carries the state. When some of the gang's pods
   are bound but not started, a later session is placing the gang: the decision is stale
   for the pods and their conditions are left alone. When a later status decision of the
-  same podgroup is already waiting, the pod conditions are left to it.
+  same podgroup is already waiting, the pod conditions are left to it; should that one fail
+  before its status is written (and no other wait behind it), it writes the conditions left
+  to it before raising, so the pods still match the podgroup's status.
 
 Events never hold a decision up: they are queued to an
 :class:`~pyroclast.controller.jobs.recorder.EventAggregator` (written in the background,
@@ -150,6 +152,9 @@ class Applier:
         self.component = component
         self.events = EventAggregator(self._create_event, self._bump_event, workers=event_workers)
         self._podgroup_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._left: dict[str, tuple[PodGroupStatusDecision, Obj]] = {}
+        """By podgroup: the decision (and podgroup read) whose pod conditions were left to
+        the next status decision of that podgroup."""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Write the queued events until ``stop`` is set and the queue is empty."""
@@ -243,13 +248,55 @@ class Applier:
                 self._podgroup_locks[ref] = (lock, users - 1)
             else:
                 del self._podgroup_locks[ref]
+                self._left.pop(ref, None)
+
+    def _waiting(self, ref: str) -> bool:
+        """Whether a later status decision of podgroup ``ref`` waits for the one applied."""
+        return self._podgroup_locks[ref][1] > 1
 
     async def _podgroup_status(self, d: PodGroupStatusDecision, ref: str) -> None:
+        left = self._left.pop(ref, None)
+        try:
+            pg = await self._write_status(d, ref)
+        except Exception:
+            if left is not None:
+                await self._write_left(ref, left)
+            raise
+        if pg is None:
+            return
+        if d.phase in UNSCHEDULABLE_PHASES:
+            if self._waiting(ref):
+                # A later status decision of the podgroup is waiting: its pod conditions are
+                # the current ones, those of this one would only be overwritten.
+                log.info(
+                    "pod conditions left to the next status decision", key=ref, decision=d.id, phase=d.phase
+                )
+                self._left[ref] = (d, pg)
+                return
+            await self._pods_unschedulable(d, pg)
+        else:
+            self._event(pg, "Normal", "Scheduled", "pod group is ready", kind="PodGroup")
+
+    async def _write_left(self, ref: str, left: tuple[PodGroupStatusDecision, Obj]) -> None:
+        """The pod conditions an earlier decision left to one that failed before writing its
+        status: still the current ones, unless yet another decision waits to take them over."""
+        if self._waiting(ref):
+            self._left[ref] = left
+            return
+        d, pg = left
+        log.info("writing the pod conditions left by an earlier decision", key=ref, decision=d.id)
+        try:
+            await self._pods_unschedulable(d, pg)
+        except Exception as err:  # the failure of the decision in hand is the one to report
+            log.warning("pod conditions not written", key=ref, decision=d.id, error=repr(err))
+
+    async def _write_status(self, d: PodGroupStatusDecision, ref: str) -> Obj | None:
+        """Patch the podgroup's status; the podgroup as read, None when it is gone."""
         logger = log.bind(key=ref, decision=d.id, phase=d.phase)
         pg = await self.api.get_podgroup(d.namespace, d.name)
         if pg is None or (d.uid and _meta(pg).get("uid") not in (None, d.uid)):
             logger.info("podgroup gone; status dropped")
-            return
+            return None
         status = pg.get("status") or {}
         conditions = merge_conditions(list(status.get("conditions") or []), d.conditions)
         patch: Obj = {
@@ -269,18 +316,10 @@ class Applier:
         except ApiFailure as err:
             if err.status == 404:
                 logger.info("podgroup gone; status dropped")
-                return
+                return None
             raise
         logger.info("podgroup status written")
-        if d.phase in UNSCHEDULABLE_PHASES:
-            if self._podgroup_locks[ref][1] > 1:
-                # A later status decision of the podgroup is waiting: its pod conditions are
-                # the current ones, those of this one would only be overwritten.
-                logger.info("pod conditions left to the next status decision")
-                return
-            await self._pods_unschedulable(d, pg)
-        else:
-            self._event(pg, "Normal", "Scheduled", "pod group is ready", kind="PodGroup")
+        return pg
 
     async def _pods_unschedulable(self, d: PodGroupStatusDecision, pg: Obj) -> None:
         explanation = None

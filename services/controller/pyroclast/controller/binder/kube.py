@@ -1,61 +1,42 @@
-"""The binder's API calls through a kubernetes_asyncio ApiClient's session, on raw JSON (no models)."""
+"""The binder's API calls over the controller's :class:`~pyroclast.controller.kube.client.KubeClient`,
+on raw JSON (no models)."""
 
 from __future__ import annotations
 
-import asyncio
-import json
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 import msgspec
-from kubernetes_asyncio import client as k8s
-from kubernetes_asyncio import config as k8s_config
 
 from pyroclast.controller.binder.apply import ApiFailure
-from pyroclast.controller.kube.client import _ssl_context
+from pyroclast.controller.kube.client import MERGE_PATCH, ApiError, KubeClient
 
-__all__ = ["KubeBinderApi", "api_client", "binder_session"]
+__all__ = ["CONNECTIONS", "KubeBinderApi", "binder_client"]
 
 Obj = dict[str, Any]
-MERGE_PATCH = "application/merge-patch+json"
 PODGROUP = ("scheduling.volcano.sh", "v1beta1", "podgroups")
+CONNECTIONS = 128
+"""Connections of the binder's session (it applies many decisions at once)."""
 
 
-async def api_client(kubeconfig: str | None) -> k8s.ApiClient:
-    """An ApiClient from ``kubeconfig``, else from the pod's service account."""
-    configuration = k8s.Configuration()
-    if kubeconfig:
-        await k8s_config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
-    else:
-        await asyncio.to_thread(k8s_config.load_incluster_config, client_configuration=configuration)
-    return k8s.ApiClient(configuration)
-
-
-async def binder_session(client: k8s.ApiClient, *, connections: int = 128) -> aiohttp.ClientSession:
-    """A session for :class:`KubeBinderApi` with ``client``'s TLS settings that, unlike the
-    ApiClient's own, does not consult the environment (a ``.netrc`` read and a proxy lookup in
-    a thread for every request); the caller closes it."""
-    context = await asyncio.to_thread(_ssl_context, client.configuration)
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context, limit=connections))
+async def binder_client(
+    kubeconfig: str | None,
+    *,
+    timeout: float = 10.0,  # noqa: ASYNC109 - KubeClient's per-request timeout
+) -> KubeClient:
+    """A client for :class:`KubeBinderApi` from ``kubeconfig``, else from the pod's service
+    account; the caller closes it."""
+    return await KubeClient.connect(kubeconfig, timeout=timeout, connections=CONNECTIONS)
 
 
 class KubeBinderApi:
-    """:class:`~pyroclast.controller.binder.apply.BinderApi` over one ApiClient; every call
-    is bounded by ``timeout`` seconds.
+    """:class:`~pyroclast.controller.binder.apply.BinderApi` over one :class:`KubeClient`;
+    every call is bounded by the client's timeout. The caller closes the client."""
 
-    The requests go straight through the ApiClient's aiohttp session (its TLS settings,
-    proxy and credentials) as JSON, without the generated API's per-call serialization.
-    """
-
-    def __init__(
-        self, client: k8s.ApiClient, *, timeout: float = 10.0, session: aiohttp.ClientSession | None = None
-    ) -> None:
-        self._client = client
-        self._configuration: Any = client.configuration
-        self._host = str(self._configuration.host or "").rstrip("/")
-        self._timeout = timeout
-        self._session = session
+    def __init__(self, kube: KubeClient) -> None:
+        self._kube = kube
 
     async def _request(
         self,
@@ -67,33 +48,12 @@ class KubeBinderApi:
         content_type: str = "application/json",
     ) -> Obj | None:
         """The decoded response body (None when empty), or ``ApiFailure``."""
-        headers = {"Accept": "application/json"}
-        for setting in (await self._configuration.auth_settings()).values():
-            if setting.get("in") == "header" and setting.get("value"):
-                headers[setting["key"]] = setting["value"]
-        data = None
-        if body is not None:
-            headers["Content-Type"] = content_type
-            data = msgspec.json.encode(body)
-        rest = self._client.rest_client
-        extra: dict[str, Any] = {}
-        if rest.proxy:
-            extra["proxy"] = rest.proxy
-            if rest.proxy_headers:
-                extra["proxy_headers"] = rest.proxy_headers
         try:
-            async with (
-                asyncio.timeout(self._timeout),
-                (self._session or rest.pool_manager).request(
-                    method, self._host + path, params=query, data=data, headers=headers, **extra
-                ) as resp,
-            ):
-                raw = await resp.read()
-                status, reason = resp.status, resp.reason or ""
+            raw = await self._kube.request(method, path, query=query, body=body, content_type=content_type)
+        except ApiError as err:
+            raise ApiFailure(err.status, err.reason or _phrase(err.status), err.message) from err
         except aiohttp.ClientResponseError as err:
             raise ApiFailure(err.status, str(err.message)) from err
-        if not 200 <= status <= 299:
-            raise _failure(status, reason, raw)
         if not raw:
             return None
         decoded = msgspec.json.decode(raw)
@@ -172,14 +132,9 @@ def _podgroup_path(namespace: str, name: str) -> str:
     return f"/apis/{group}/{version}/namespaces/{quote(namespace, safe='')}/{plural}/{quote(name, safe='')}"
 
 
-def _failure(status: int, reason: str, raw: Any) -> ApiFailure:
-    """An ApiFailure from an error response, with the reason and message of its Status."""
-    message = ""
+def _phrase(status: int) -> str:
+    """The HTTP reason phrase of ``status`` (for a Status without a reason)."""
     try:
-        body = json.loads(raw or b"{}")
-        if isinstance(body, dict):
-            reason = body.get("reason") or reason
-            message = body.get("message") or ""
-    except (ValueError, TypeError):
-        message = str(raw or "")[:200]
-    return ApiFailure(status, str(reason), str(message))
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""

@@ -29,7 +29,8 @@ from pyroclast.common.bus.names import BusNames, join_ref
 from pyroclast.common.bus.pull import PullSettings
 from pyroclast.common.logging import get_logger
 from pyroclast.controller.binder.apply import Applier, BinderApi
-from pyroclast.controller.binder.kube import KubeBinderApi, api_client, binder_session
+from pyroclast.controller.binder.kube import KubeBinderApi, binder_client
+from pyroclast.controller.kube.client import KubeClient
 
 __all__ = ["BinderSettings", "binder_component", "instrumented", "run_binder"]
 
@@ -97,16 +98,13 @@ async def run_binder(
 ) -> None:
     """Apply decisions until ``stop`` is set; the decisions in hand finish first.
 
-    ``api`` defaults to a kubernetes_asyncio client built from ``settings.kubeconfig``
-    (closed on return).
+    ``api`` defaults to a client built from ``settings.kubeconfig`` (closed on return).
     """
     settings = settings or BinderSettings()
-    client = None
-    session = None
+    kube: KubeClient | None = None
     if api is None:
-        client = await api_client(settings.kubeconfig or None)
-        session = await binder_session(client)
-        api = KubeBinderApi(client, timeout=settings.request_timeout, session=session)
+        kube = await binder_client(settings.kubeconfig or None, timeout=settings.request_timeout)
+        api = KubeBinderApi(kube)
     explanations = CacheWriter(nc, names, EXPLANATIONS, timeout=settings.request_timeout)
 
     async def explanation(namespace: str, name: str) -> ExplanationRecord | None:
@@ -144,10 +142,8 @@ async def run_binder(
             group.create_task(consume())
             group.create_task(applier.run(events_stop))
     finally:
-        if session is not None:
-            await session.close()
-        if client is not None:
-            await client.close()
+        if kube is not None:
+            await kube.close()
         log.info("binder stopped", actor=actor)
 
 

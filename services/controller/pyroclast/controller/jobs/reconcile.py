@@ -52,6 +52,8 @@ Work = Request | DelayedAction
 
 KNOWN_ACTIONS = frozenset(a.value for a in Action)
 MAX_CACHED = 10_000
+MAX_REMEMBERED = 1024
+"""Most policy actions remembered between two handled items."""
 
 
 class PodGroupSpecs:
@@ -116,6 +118,9 @@ class Reconciler:
         self.clock = clock
         self.applier = Applier(kube, jobs, podgroups, index.note)
         self.podgroup_specs = PodGroupSpecs()
+        self._policy_actions: dict[int, tuple[Job, Request, DelayedAction]] = {}
+        """``apply_policies`` results by request (its id), with the job they were for; kept
+        until the next item is handled."""
 
     # --- lookups ----------------------------------------------------------------------
 
@@ -143,6 +148,20 @@ class Reconciler:
     def _priorities(self) -> dict[str, int]:
         return {(pc.metadata.name if pc.metadata else None) or "": pc.value or 0 for pc in self.priorities}
 
+    def _policy_action(self, job: Job, item: Request) -> DelayedAction:
+        """``apply_policies(job, item)``, computed once for this job object and request (a
+        pure function of the two, and neither is changed in place: a changed job is a new
+        object in the cache). A worker asks :meth:`plain_sync` about an item as the next
+        one, then as the current one, then :meth:`handle` needs it too."""
+        found = self._policy_actions.get(id(item))
+        if found is not None and found[0] is job and found[1] is item:
+            return found[2]
+        if len(self._policy_actions) >= MAX_REMEMBERED:
+            self._policy_actions.clear()
+        action = apply_policies(job, item)
+        self._policy_actions[id(item)] = (job, item, action)
+        return action
+
     # --- entry point ------------------------------------------------------------------
 
     def plain_sync(self, key: str, item: Work) -> bool:
@@ -157,7 +176,7 @@ class Reconciler:
             return False
         if any(cancels_pending(item, p) for p in self.delayed.pending(key)):
             return False
-        action = apply_policies(job, item)
+        action = self._policy_action(job, item)
         return action.action == Action.SYNC_JOB.value and not action.delay
 
     async def handle(self, key: str, item: Work) -> None:
@@ -175,7 +194,8 @@ class Reconciler:
             return
         cancelled = [p for p in self.delayed.pending(key) if cancels_pending(item, p)]
         self.delayed.cancel(key, cancelled)
-        action = apply_policies(job, item)
+        action = self._policy_action(job, item)
+        self._policy_actions.clear()  # the items asked about up to this one are done with
         if action.action not in KNOWN_ACTIONS:
             message = f"Unknown action {action.action} of a lifecycle policy; the job is synced instead"
             logger.warning("unknown policy action", action=action.action)

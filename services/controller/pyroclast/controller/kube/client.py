@@ -25,6 +25,7 @@ from pyroclast.controller.kube.resources import ResourceType
 T = TypeVar("T", bound=msgspec.Struct)
 
 REQUEST_TIMEOUT = 10.0
+CONNECTIONS = 64
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 
@@ -81,7 +82,9 @@ async def load_configuration(kubeconfig: str | None, context: str | None = None)
     return configuration
 
 
-def _ssl_context(configuration: Any) -> ssl.SSLContext | bool:
+def ssl_context(configuration: Any) -> ssl.SSLContext | bool:
+    """The TLS setting of a session to ``configuration``'s server: False for plain HTTP or
+    when verification is off, else a context with its CA and client certificate."""
     if not (configuration.host or "").startswith("https"):
         return False
     if not configuration.verify_ssl:
@@ -93,24 +96,39 @@ def _ssl_context(configuration: Any) -> ssl.SSLContext | bool:
 
 
 class KubeClient:
-    """Typed requests against one API server; use ``async with`` or call :meth:`close`."""
+    """Typed requests against one API server; use ``async with`` or call :meth:`close`.
 
-    def __init__(self, configuration: Any, *, timeout: float = REQUEST_TIMEOUT) -> None:
+    One session of at most ``connections`` connections, through the configuration's proxy
+    when it names one; unlike kubernetes_asyncio's own, the session does not consult the
+    environment (a ``.netrc`` read and a proxy lookup in a thread for every request).
+    """
+
+    def __init__(
+        self, configuration: Any, *, timeout: float = REQUEST_TIMEOUT, connections: int = CONNECTIONS
+    ) -> None:
         self._configuration = configuration
         self._base = (configuration.host or "").rstrip("/")
         self._timeout = timeout
+        self._connections = connections
+        self._proxy: dict[str, Any] = {}
+        if getattr(configuration, "proxy", None):
+            self._proxy["proxy"] = configuration.proxy
+            if getattr(configuration, "proxy_headers", None):
+                self._proxy["proxy_headers"] = configuration.proxy_headers
         self._session: aiohttp.ClientSession | None = None
 
     @classmethod
-    async def connect(cls, kubeconfig: str | None, *, timeout: float = REQUEST_TIMEOUT) -> KubeClient:
+    async def connect(
+        cls, kubeconfig: str | None, *, timeout: float = REQUEST_TIMEOUT, connections: int = CONNECTIONS
+    ) -> KubeClient:
         configuration = await load_configuration(kubeconfig)
-        kube = cls(configuration, timeout=timeout)
+        kube = cls(configuration, timeout=timeout, connections=connections)
         await kube._open()
         return kube
 
     async def _open(self) -> None:
-        context = await asyncio.to_thread(_ssl_context, self._configuration)
-        connector = aiohttp.TCPConnector(ssl=context, limit=64)
+        context = await asyncio.to_thread(ssl_context, self._configuration)
+        connector = aiohttp.TCPConnector(ssl=context, limit=self._connections)
         self._session = aiohttp.ClientSession(connector=connector)
 
     async def close(self) -> None:
@@ -130,7 +148,8 @@ class KubeClient:
         headers = {"Accept": "application/json"}
         auth = await self._configuration.auth_settings()
         for setting in auth.values():
-            headers[setting["key"]] = setting["value"]
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[setting["key"]] = setting["value"]
         if content_type:
             headers["Content-Type"] = content_type
         return headers
@@ -155,7 +174,9 @@ class KubeClient:
         headers = await self._headers(content_type if data is not None else None)
         async with (
             asyncio.timeout(timeout or self._timeout),
-            self._session.request(method, self.url(path, query), data=data, headers=headers) as resp,
+            self._session.request(
+                method, self.url(path, query), data=data, headers=headers, **self._proxy
+            ) as resp,
         ):
             raw = await resp.read()
             if resp.status >= 400:
@@ -237,7 +258,9 @@ class KubeClient:
         client_timeout = aiohttp.ClientTimeout(
             total=timeout, sock_connect=self._timeout, sock_read=idle_timeout
         )
-        async with self._session.get(self.url(path, query), headers=headers, timeout=client_timeout) as resp:
+        async with self._session.get(
+            self.url(path, query), headers=headers, timeout=client_timeout, **self._proxy
+        ) as resp:
             if resp.status >= 400:
                 raise _error(resp.status, await resp.read())
             buffer = b""

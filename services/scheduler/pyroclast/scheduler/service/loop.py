@@ -34,6 +34,8 @@ log = get_logger(__name__)
 
 MIN_PERIOD = 0.2
 """Default least time between the starts of two sessions when the cache keeps changing."""
+AUDIT_BATCH = 256
+"""Most decisions audited at once."""
 
 
 class DecisionSink(Protocol):
@@ -214,41 +216,47 @@ class SessionLoop:
         log.error("decisions not published; their assumptions will time out", decisions=len(decisions))
 
     async def _audit_decisions(self, decisions: Sequence[Decision]) -> None:
-        """Binds and evictions on the audit stream, fire and forget (never fails the session)."""
+        """Binds and evictions on the audit stream, fire and forget (never fails the session).
+
+        Emitted together, ``AUDIT_BATCH`` at a time, rather than one after the other: all
+        are on the connection before the decisions are published, without holding them up
+        one emit at a time. An emit that fails loses its event only."""
         if self._audit is None:
             return
-        try:
-            for d in decisions:
-                if isinstance(d, BindDecision):
-                    await self._audit.emit(
-                        AuditKind.DECISION,
-                        "Bind",
-                        d.name,
-                        namespace=d.namespace,
-                        uid=d.uid,
-                        reason=d.node_name,
-                        details={
-                            "node": d.node_name,
-                            "podGroup": d.pod_group,
-                            "session": d.session,
-                            "id": d.id,
-                        },
-                        wait=False,
-                    )
-                elif isinstance(d, EvictDecision):
-                    await self._audit.emit(
-                        AuditKind.DECISION,
-                        "Evict",
-                        d.name,
-                        namespace=d.namespace,
-                        uid=d.uid,
-                        reason=d.reason,
-                        message=d.message,
-                        details={"preemptor": d.preemptor, "session": d.session, "id": d.id},
-                        wait=False,
-                    )
-        except Exception as err:
-            log.warning("decisions not audited", error=repr(err), decisions=len(decisions))
+        audited = [d for d in decisions if isinstance(d, BindDecision | EvictDecision)]
+        failed: list[Exception] = []
+        for start in range(0, len(audited), AUDIT_BATCH):
+            results = await asyncio.gather(
+                *(self._audit_one(d) for d in audited[start : start + AUDIT_BATCH]), return_exceptions=True
+            )
+            failed += [res for res in results if isinstance(res, Exception)]
+        if failed:
+            log.warning("decisions not audited", error=repr(failed[0]), decisions=len(failed))
+
+    async def _audit_one(self, d: BindDecision | EvictDecision) -> object:
+        assert self._audit is not None
+        if isinstance(d, BindDecision):
+            return await self._audit.emit(
+                AuditKind.DECISION,
+                "Bind",
+                d.name,
+                namespace=d.namespace,
+                uid=d.uid,
+                reason=d.node_name,
+                details={"node": d.node_name, "podGroup": d.pod_group, "session": d.session, "id": d.id},
+                wait=False,
+            )
+        return await self._audit.emit(
+            AuditKind.DECISION,
+            "Evict",
+            d.name,
+            namespace=d.namespace,
+            uid=d.uid,
+            reason=d.reason,
+            message=d.message,
+            details={"preemptor": d.preemptor, "session": d.session, "id": d.id},
+            wait=False,
+        )
 
     async def _write_explanations(self, records: Sequence[ExplanationRecord]) -> None:
         if self._explanations is None:
