@@ -12,7 +12,7 @@ the scalar functions on the nodes it needs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -53,6 +53,15 @@ class PredicateForm(Protocol):
 class ScoreForm(Protocol):
     def scores(self, task: TaskInfo, idx: IndexArray) -> FloatArray | None:
         """The scalar function's score of each node of ``idx`` (candidates, node order); None: declined."""
+
+
+# A form may also offer, for the rounds of :mod:`.vector_rounds`:
+#   ``plan_key(task) -> Hashable | None``: what its verdicts or scores read of the task, such
+#   that tasks of equal keys get the same ones on the same nodes, given that they depend on
+#   the nodes' own state only (None: they may depend on other nodes too, e.g. placed pods'
+#   affinity); a form without it keeps its tasks out of rounds.
+#   ``block_scores(task, blocks, within) -> 2-D array | None``: ``scores`` of each row of
+#   ``blocks`` over the nodes ``within`` marks in it (undefined elsewhere).
 
 
 Builder = Callable[[Any, "Session", NodeMatrix], Any]
@@ -146,3 +155,48 @@ class VectorForms:
             sums.append(total)
         out: FloatArray = sums[0] + sums[1]
         return out
+
+    def plan_key(self, task: TaskInfo) -> Hashable | None:
+        """The forms' keys of ``task`` (see above); None when one has none."""
+        keys: list[Hashable] = []
+        for form in (*(self.predicates or ()), *self.node_order, *self.batch):
+            key_of = getattr(form, "plan_key", None)
+            key = key_of(task) if key_of is not None else None
+            if key is None:
+                return None
+            keys.append(key)
+        return tuple(keys)
+
+    def block_scores(self, task: TaskInfo, blocks: IndexArray, within: BoolArray) -> FloatArray | None:
+        """:meth:`scores` of each row of ``blocks`` (rows of candidates in node order) over the
+        nodes of the row that ``within`` marks (their group: what a score is normalised over);
+        the values elsewhere are undefined."""
+        if len(self.node_order) + len(self.batch) == 1:
+            return _block_scores((self.node_order or self.batch)[0], task, blocks, within)
+        sums: list[FloatArray] = []
+        for forms in (self.node_order, self.batch):
+            total: FloatArray = np.zeros(blocks.shape, dtype=np.float64)
+            for form in forms:
+                part = _block_scores(form, task, blocks, within)
+                if part is None:
+                    return None
+                total = total + part
+            sums.append(total)
+        out: FloatArray = sums[0] + sums[1]
+        return out
+
+
+def _block_scores(
+    form: ScoreForm, task: TaskInfo, blocks: IndexArray, within: BoolArray
+) -> FloatArray | None:
+    by_block = getattr(form, "block_scores", None)
+    if by_block is not None:
+        out: FloatArray | None = by_block(task, blocks, within)
+        return out
+    rows: FloatArray = np.zeros(blocks.shape, dtype=np.float64)
+    for i in range(len(blocks)):
+        part = form.scores(task, blocks[i][within[i]])
+        if part is None:
+            return None
+        rows[i][within[i]] = part
+    return rows

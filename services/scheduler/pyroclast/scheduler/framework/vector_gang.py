@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pyroclast.scheduler.api import FitErrors, NodeInfo, TaskInfo
 from pyroclast.scheduler.framework.nodes import NodeSearch
+from pyroclast.scheduler.framework.vector_rounds import next_in_round, start_round, take_step
 from pyroclast.scheduler.framework.vector_search import VectorSearch, take_window
 
 __all__ = ["choose"]
@@ -31,6 +32,9 @@ def choose(
     total = len(mat.nodes)
     if not (vector.resource_fit and forms.scores_vectorised and total):
         return _generic(vector, task, search)
+    taken = next_in_round(vector, task, search)
+    if taken is not None:
+        return taken
     vector.settle()
     request = task.init_resreq
     fit = mat.fit_mask(request)
@@ -43,6 +47,10 @@ def choose(
     nz = vector.candidates(fit, pmask, entry)
     k = int(nz.searchsorted(start))  # (the methods: no Python-level numpy wrapper)
     found, stop = take_window(nz, k, wanted)
+    if stop >= 0:
+        rnd = vector.round = start_round(vector, task, search, nz, k, wanted, fit, pmask)
+        if rnd is not None:
+            return take_step(vector, rnd, task, search)
     entry = vector.visit(task, search, start, found, stop, use_cache, group, entry, fit, pmask, {})
     if not len(found):
         return None, vector.no_fit_errors(entry, start)

@@ -36,6 +36,7 @@ from pyroclast.scheduler.framework.vector_forms import VectorForms
 
 if TYPE_CHECKING:
     from pyroclast.scheduler.framework.session import Session
+    from pyroclast.scheduler.framework.vector_rounds import Round
 
 __all__ = ["NodeSelection", "VectorSearch", "take_window", "vector_scores", "vector_search"]
 
@@ -121,6 +122,8 @@ class VectorSearch:
         self._pending = False  # whether any cached error may still be pending
         self._ok_version = 0  # bumped whenever a group's ``ok`` changes
         self.runs = runs if runs is not None else CandidateRuns(matrix)
+        #: the searches of one shape taken at once in this job turn (:mod:`.vector_rounds`)
+        self.round: Round | None = None
 
     # -- the search ---------------------------------------------------------------------
     def predicate_nodes(self, task: TaskInfo, search: NodeSearch) -> tuple[NodeSelection, FitErrors]:

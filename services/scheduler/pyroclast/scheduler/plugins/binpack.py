@@ -21,7 +21,7 @@ from pyroclast.common.resources import CPU, MEMORY, Resource
 from pyroclast.scheduler.api import NodeInfo, TaskInfo
 from pyroclast.scheduler.conf import Arguments
 from pyroclast.scheduler.framework import Plugin, Session, register_plugin
-from pyroclast.scheduler.framework.vector import IndexArray, NodeMatrix
+from pyroclast.scheduler.framework.vector import BoolArray, IndexArray, NodeMatrix
 from pyroclast.scheduler.framework.vector_cache import ColumnCache
 from pyroclast.scheduler.framework.vector_forms import register_vector_node_order
 
@@ -122,12 +122,24 @@ class BinpackForm:
         self._cache: ColumnCache[np.float64] = ColumnCache(matrix)
 
     def scores(self, task: TaskInfo, idx: IndexArray) -> NDArray[np.float64]:
+        out: NDArray[np.float64] = self._values(task.resreq)[idx]
+        return out
+
+    def _values(self, request: Resource) -> NDArray[np.float64]:
+        """The scores of ``request`` over every node (kept, patched on the nodes that change)."""
         self.matrix.sync()
-        request = task.resreq
-        values = self._cache.get(
+        return self._cache.get(
             request, lambda at: self._scores(request, at), lambda i: self._score_at(request, i)
         )
-        out: NDArray[np.float64] = values[idx]
+
+    def plan_key(self, task: TaskInfo) -> Resource:
+        """A node's score reads the task's request and the node's own columns only."""
+        return task.resreq
+
+    def block_scores(self, task: TaskInfo, blocks: IndexArray, within: BoolArray) -> NDArray[np.float64]:
+        """:meth:`scores` of each row of ``blocks`` (a node's score is its own: ``within`` is moot)."""
+        del within
+        out: NDArray[np.float64] = self._values(task.resreq)[blocks]
         return out
 
     def _scores(self, request: Resource, idx: IndexArray) -> NDArray[np.float64]:

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from pyroclast.common.bus.messages import PodRecord
 from pyroclast.common.resources import CPU, GPU, MEMORY
 from pyroclast.scheduler.api import NodeInfo, TaskInfo
-from pyroclast.scheduler.framework.vector import IndexArray, NodeMatrix
+from pyroclast.scheduler.framework.vector import BoolArray, IndexArray, NodeMatrix
 from pyroclast.scheduler.framework.vector_cache import ColumnCache
 from pyroclast.scheduler.plugins.nodeorder import (
     MAX_NODE_SCORE,
@@ -31,7 +31,11 @@ from pyroclast.scheduler.plugins.nodeorder import (
     nonzero_request,
     taint_toleration_score,
 )
-from pyroclast.scheduler.plugins.pod_affinity_score import inter_pod_affinity_scores, topology_scores
+from pyroclast.scheduler.plugins.pod_affinity_score import (
+    inter_pod_affinity_scores,
+    preferred_terms,
+    topology_scores,
+)
 
 if TYPE_CHECKING:
     from pyroclast.scheduler.framework import Session
@@ -82,6 +86,8 @@ class NodeOrderForm:
             self._refresh(i)
         self.stamp = len(matrix.log)
         self._score_cache: ColumnCache[np.float64] = ColumnCache(matrix)
+        # the resource part alone, by the shape's resource key (the rows of a round)
+        self._resource_cache: ColumnCache[np.int64] = ColumnCache(matrix)
 
     def _contribution(self, key: str, task: TaskInfo) -> tuple[int, int, int, int, int]:
         """A task's cpu, memory, gpu requests and its non-zero cpu and memory requests."""
@@ -194,16 +200,7 @@ class NodeOrderForm:
         """
         self._sync()
         pod, w = task.pod, self.w
-        known = self._shapes.get(id(pod))
-        if known is not None and known[0] is pod:
-            shape = known[1]
-        else:
-            last = self._last_shape
-            if last is not None and _same_shape(last.pod, pod):
-                shape = last
-            else:
-                shape = self._last_shape = self._shape(pod)
-            self._shapes[id(pod)] = (pod, shape)
+        shape = self._shape_of(pod)
         tops: list[int] = []
         for raw, zero in (shape.aff, shape.taint):
             if raw is not None and not zero:
@@ -220,6 +217,60 @@ class NodeOrderForm:
             scores = inter_pod_affinity_scores(pod, nodes, self.ssn.node_list, self.plugin.affinity_nodes)
             out = out + (np.array(scores, dtype=np.int64) * w.pod_affinity).astype(np.float64)
         return out
+
+    def plan_key(self, task: TaskInfo) -> tuple[object, ...] | None:
+        """What the scores read of the task (its shape's key), when they read the nodes' own
+        state only; None when inter-pod affinity may score (placed pods' terms count)."""
+        pod = task.pod
+        if self.w.pod_affinity:
+            own_aff, own_anti = preferred_terms(pod)
+            nodes = self.plugin.affinity_nodes
+            if own_aff or own_anti or nodes is None or nodes:
+                return None
+        return self._shape_of(pod).key
+
+    def block_scores(self, task: TaskInfo, blocks: IndexArray, within: BoolArray) -> Floats | None:
+        """:meth:`scores` of each row of ``blocks`` over the nodes ``within`` marks in it (the
+        label scores normalised over those); None when inter-pod affinity scores."""
+        self._sync()
+        pod, w = task.pod, self.w
+        if w.pod_affinity and topology_scores(pod, self.ssn.node_list, self.plugin.affinity_nodes):
+            return None
+        shape = self._shape_of(pod)
+        balanced = shape.balanced
+        if w.least_requested or w.most_requested or balanced:
+            resource = self._resource_cache.get(
+                shape.key[0],
+                lambda at: self._resource_scores(pod, at, balanced),
+                lambda i: self._resource_score_at(pod, i, balanced),
+            )
+            total: Ints = resource[blocks]
+        else:
+            total = np.zeros(blocks.shape, dtype=np.int64)
+        raw, zero = shape.aff
+        if raw is not None and not zero:
+            total = total + _normalize_rows(raw[blocks], within, reverse=False) * w.node_affinity
+        raw, zero = shape.taint
+        if raw is not None:
+            if zero:
+                total = total + MAX_NODE_SCORE * w.taint_toleration
+            else:
+                total = total + _normalize_rows(raw[blocks], within, reverse=True) * w.taint_toleration
+        out: Floats = total.astype(np.float64)
+        return out
+
+    def _shape_of(self, pod: PodRecord) -> _Shape:
+        """The pod's shape: kept by pod, shared with the last pod that reads the same."""
+        known = self._shapes.get(id(pod))
+        if known is not None and known[0] is pod:
+            return known[1]
+        last = self._last_shape
+        if last is not None and _same_shape(last.pod, pod):
+            shape = last
+        else:
+            shape = self._last_shape = self._shape(pod)
+        self._shapes[id(pod)] = (pod, shape)
+        return shape
 
     def _shape(self, pod: PodRecord) -> _Shape:
         w = self.w
@@ -409,6 +460,20 @@ def _same_shape(a: PodRecord, b: PodRecord) -> bool:
     na = a.affinity.node_affinity if a.affinity is not None else None
     nb = b.affinity.node_affinity if b.affinity is not None else None
     return na == nb
+
+
+_LOWEST = np.iinfo(np.int64).min
+
+
+def _normalize_rows(scores: Ints, within: BoolArray, *, reverse: bool) -> Ints:
+    """:func:`normalize` of each row of ``scores`` over the elements ``within`` marks in it
+    (their maximum the ``top``; every row marks some)."""
+    top = np.where(within, scores, _LOWEST).max(axis=1, keepdims=True)
+    positive = top > 0
+    out: Ints = MAX_NODE_SCORE * scores // np.where(positive, top, 1)
+    if reverse:
+        return np.where(positive, MAX_NODE_SCORE - out, MAX_NODE_SCORE)
+    return np.where(positive, out, scores)
 
 
 def _normalize_one(score: int, top: int, *, reverse: bool) -> int:

@@ -18,12 +18,13 @@ from pyroclast.common.models.core import WeightedPodAffinityTerm
 from pyroclast.scheduler.api import NodeInfo
 from pyroclast.scheduler.plugins.affinity import term_matches_pod
 
-__all__ = ["has_pod_affinity", "inter_pod_affinity_scores", "topology_scores"]
+__all__ = ["has_pod_affinity", "inter_pod_affinity_scores", "preferred_terms", "topology_scores"]
 
 MAX_NODE_SCORE = 100
 
 
-def _preferred(pod: PodRecord) -> tuple[list[WeightedPodAffinityTerm], list[WeightedPodAffinityTerm]]:
+def preferred_terms(pod: PodRecord) -> tuple[list[WeightedPodAffinityTerm], list[WeightedPodAffinityTerm]]:
+    """The pod's own preferred pod affinity and anti-affinity terms."""
     aff = pod.affinity
     if aff is None:
         return [], []
@@ -49,7 +50,7 @@ def topology_scores(
     ``affinity_nodes`` are read: Volcano's snapshot lists the nodes holding such pods once,
     when the session opens.
     """
-    own_aff, own_anti = _preferred(pod)
+    own_aff, own_anti = preferred_terms(pod)
     constrained = bool(own_aff or own_anti)
     scores: dict[tuple[str, str], int] = {}
     if not constrained and affinity_nodes is not None and not affinity_nodes:
@@ -82,7 +83,7 @@ def topology_scores(
                 add(term, pod.namespace, other, labels, 1)
             for term in own_anti:
                 add(term, pod.namespace, other, labels, -1)
-            ex_aff, ex_anti = _preferred(other)
+            ex_aff, ex_anti = preferred_terms(other)
             for term in ex_aff:
                 add(term, other.namespace, pod, labels, 1)
             for term in ex_anti:
