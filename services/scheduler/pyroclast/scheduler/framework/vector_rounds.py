@@ -31,7 +31,10 @@ from pyroclast.scheduler.framework.vector import BoolArray, IndexArray
 if TYPE_CHECKING:
     from pyroclast.scheduler.framework.vector_search import VectorSearch
 
-__all__ = ["Round", "next_in_round", "start_round"]
+__all__ = ["MIN_SEARCHES", "Round", "next_in_round", "start_round", "take_step"]
+
+#: A round for fewer searches costs more than the searches it saves.
+MIN_SEARCHES = 3
 
 
 class Round:
@@ -82,11 +85,11 @@ def start_round(
     pmask: BoolArray | None,
 ) -> Round | None:
     """A round over the candidates ``nz`` (ascending, up to date) from position ``k``, when
-    at least two searches fit in it, the job is likely to make that many before it is
+    at least :data:`MIN_SEARCHES` searches fit in it, the job is likely to make that many before it is
     ready, and the task's shape allows; its first step not taken yet."""
     size = wanted + 1
     count = min(len(nz) // size, _searches_left(vector, task))
-    if count < 2:
+    if count < MIN_SEARCHES:
         return None
     key = _round_key(vector, task)
     if key is None:

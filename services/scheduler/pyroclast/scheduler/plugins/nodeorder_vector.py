@@ -468,7 +468,7 @@ _LOWEST = np.iinfo(np.int64).min
 def _normalize_rows(scores: Ints, within: BoolArray, *, reverse: bool) -> Ints:
     """:func:`normalize` of each row of ``scores`` over the elements ``within`` marks in it
     (their maximum the ``top``; every row marks some)."""
-    top = np.where(within, scores, _LOWEST).max(axis=1, keepdims=True)
+    top = (scores if within.all() else np.where(within, scores, _LOWEST)).max(axis=1, keepdims=True)
     positive = top > 0
     out: Ints = MAX_NODE_SCORE * scores // np.where(positive, top, 1)
     if reverse:
