@@ -75,21 +75,28 @@ class Backfill(Action):
         for job in ssn.jobs.values():
             if job.is_pending():
                 continue
+            # (first whether the job has best-effort tasks at all: most jobs have none, and the
+            # checks below have no side effects)
+            pending = (
+                [t for t in job.tasks_in(TaskStatus.PENDING).values() if t.best_effort]
+                if job.pending_best_effort_task_num()
+                else []
+            )
+            pipelined = [t for t in job.tasks_in(TaskStatus.PIPELINED).values() if t.best_effort]
+            if not pending and not pipelined:
+                continue
             vr = ssn.job_valid(job)
             if vr is not None and not vr.passed:
                 continue
             queue = ssn.queues.get(job.queue)
             if queue is None:
                 continue
-            for task in list(job.tasks_in(TaskStatus.PENDING).values()):
-                if task.best_effort:
-                    tasks.setdefault(job.uid, PriorityQueue(task_less)).push(task)
-            for task in list(job.tasks_in(TaskStatus.PIPELINED).values()):
-                if task.best_effort:
-                    ssn.statement().unpipeline(task)
-                    tasks.setdefault(job.uid, PriorityQueue(task_less)).push(task)
-            if job.uid not in tasks:
-                continue
+            job_tasks = tasks[job.uid] = PriorityQueue(task_less)
+            for task in pending:
+                job_tasks.push(task)
+            for task in pipelined:
+                ssn.statement().unpipeline(task)
+                job_tasks.push(task)
             if queue.uid not in jobs:
                 queues.push(queue)
                 jobs[queue.uid] = PriorityQueue(ssn.job_order_fn)
