@@ -141,17 +141,24 @@ class VectorForms:
 
     def scores(self, task: TaskInfo, idx: IndexArray) -> FloatArray | None:
         """Node order plus batch node order, summed in the scalar order; None if a form declines."""
+        return self._summed(len(idx), lambda form: form.scores(task, idx))
+
+    def _summed(
+        self, shape: int | tuple[int, ...], part: Callable[[ScoreForm], FloatArray | None]
+    ) -> FloatArray | None:
+        """Each form's ``part``, the node orders' then the batch node orders' summed as the
+        scalar sums are; None if a form declines."""
         if len(self.node_order) + len(self.batch) == 1:
             # one form: 0.0 + x is x (and the node order's sum of no function is 0.0)
-            return (self.node_order or self.batch)[0].scores(task, idx)
+            return part((self.node_order or self.batch)[0])
         sums: list[FloatArray] = []
         for forms in (self.node_order, self.batch):
-            total: FloatArray = np.zeros(len(idx), dtype=np.float64)
+            total: FloatArray = np.zeros(shape, dtype=np.float64)
             for form in forms:
-                part = form.scores(task, idx)
-                if part is None:
+                value = part(form)
+                if value is None:
                     return None
-                total = total + part
+                total = total + value
             sums.append(total)
         out: FloatArray = sums[0] + sums[1]
         return out
@@ -171,19 +178,7 @@ class VectorForms:
         """:meth:`scores` of each row of ``blocks`` (rows of candidates in node order) over the
         nodes of the row that ``within`` marks (their group: what a score is normalised over);
         the values elsewhere are undefined."""
-        if len(self.node_order) + len(self.batch) == 1:
-            return _block_scores((self.node_order or self.batch)[0], task, blocks, within)
-        sums: list[FloatArray] = []
-        for forms in (self.node_order, self.batch):
-            total: FloatArray = np.zeros(blocks.shape, dtype=np.float64)
-            for form in forms:
-                part = _block_scores(form, task, blocks, within)
-                if part is None:
-                    return None
-                total = total + part
-            sums.append(total)
-        out: FloatArray = sums[0] + sums[1]
-        return out
+        return self._summed(blocks.shape, lambda form: _block_scores(form, task, blocks, within))
 
 
 def _block_scores(

@@ -235,26 +235,22 @@ class SessionLoop:
 
     async def _audit_one(self, d: BindDecision | EvictDecision) -> object:
         assert self._audit is not None
+        details: dict[str, str]
         if isinstance(d, BindDecision):
-            return await self._audit.emit(
-                AuditKind.DECISION,
-                "Bind",
-                d.name,
-                namespace=d.namespace,
-                uid=d.uid,
-                reason=d.node_name,
-                details={"node": d.node_name, "podGroup": d.pod_group, "session": d.session, "id": d.id},
-                wait=False,
-            )
+            action, reason, message = "Bind", d.node_name, ""
+            details = {"node": d.node_name, "podGroup": d.pod_group}
+        else:
+            action, reason, message = "Evict", d.reason, d.message
+            details = {"preemptor": d.preemptor}
         return await self._audit.emit(
             AuditKind.DECISION,
-            "Evict",
+            action,
             d.name,
             namespace=d.namespace,
             uid=d.uid,
-            reason=d.reason,
-            message=d.message,
-            details={"preemptor": d.preemptor, "session": d.session, "id": d.id},
+            reason=reason,
+            message=message,
+            details={**details, "session": d.session, "id": d.id},
             wait=False,
         )
 
