@@ -14,7 +14,7 @@ from vec_support import CORE, Case, assert_same, available_extra, make_conf, run
 from pyroclast.scheduler.api import snapshot
 from pyroclast.scheduler.framework import NodeSearch, vector_gang
 from pyroclast.scheduler.framework.vector_rounds import Round, start_round
-from pyroclast.scheduler.plugins.nodeorder_vector import _normalize_rows, normalize
+from pyroclast.scheduler.plugins.nodeorder_norm import normalize, normalize_rows
 from pyroclast.scheduler.testing.synthetic import ClusterShape, synthetic_cluster
 
 SETTINGS = settings(
@@ -94,7 +94,7 @@ def test_row_normalisation_is_the_normalisation_of_each_group(
     scores = np.array(rows, dtype=np.int64)
     within = np.array(marks[: len(rows)], dtype=np.bool_)
     within[:, 0] |= ~within.any(axis=1)  # every row marks some node
-    out = _normalize_rows(scores, within, reverse=reverse)
+    out = normalize_rows(scores, within, reverse=reverse)
     for i in range(len(rows)):
         group = scores[i][within[i]]
         assert out[i][within[i]].tolist() == normalize(group, reverse=reverse).tolist()

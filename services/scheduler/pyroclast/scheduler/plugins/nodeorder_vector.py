@@ -31,6 +31,7 @@ from pyroclast.scheduler.plugins.nodeorder import (
     nonzero_request,
     taint_toleration_score,
 )
+from pyroclast.scheduler.plugins.nodeorder_norm import normalize, normalize_one, normalize_rows, weighted2
 from pyroclast.scheduler.plugins.pod_affinity_score import (
     inter_pod_affinity_scores,
     preferred_terms,
@@ -249,13 +250,13 @@ class NodeOrderForm:
             total = np.zeros(blocks.shape, dtype=np.int64)
         raw, zero = shape.aff
         if raw is not None and not zero:
-            total = total + _normalize_rows(raw[blocks], within, reverse=False) * w.node_affinity
+            total = total + normalize_rows(raw[blocks], within, reverse=False) * w.node_affinity
         raw, zero = shape.taint
         if raw is not None:
             if zero:
                 total = total + MAX_NODE_SCORE * w.taint_toleration
             else:
-                total = total + _normalize_rows(raw[blocks], within, reverse=True) * w.taint_toleration
+                total = total + normalize_rows(raw[blocks], within, reverse=True) * w.taint_toleration
         out: Floats = total.astype(np.float64)
         return out
 
@@ -313,13 +314,13 @@ class NodeOrderForm:
         it = iter(tops)
         raw, zero = shape.aff
         if raw is not None and not zero:
-            total += _normalize_one(int(raw[i]), next(it), reverse=False) * w.node_affinity
+            total += normalize_one(int(raw[i]), next(it), reverse=False) * w.node_affinity
         raw, zero = shape.taint
         if raw is not None:
             if zero:
                 total += MAX_NODE_SCORE * w.taint_toleration
             else:
-                total += _normalize_one(int(raw[i]), next(it), reverse=True) * w.taint_toleration
+                total += normalize_one(int(raw[i]), next(it), reverse=True) * w.taint_toleration
         return float(total)
 
     def _shape_key(self, pod: PodRecord, balanced: bool) -> tuple[int, ...]:
@@ -359,11 +360,11 @@ class NodeOrderForm:
             if w.least_requested:
                 p0 = 0 if q0 > a_cpu else (a_cpu - q0) * MAX_NODE_SCORE // s_cpu
                 p1 = 0 if q1 > a_mem else (a_mem - q1) * MAX_NODE_SCORE // s_mem
-                total += _weighted2(p0, p1, a_cpu, a_mem, 50, 50) * w.least_requested
+                total += weighted2(p0, p1, a_cpu, a_mem, 50, 50) * w.least_requested
             if w.most_requested:
                 p0 = min(q0, a_cpu) * MAX_NODE_SCORE // s_cpu
                 p1 = min(q1, a_mem) * MAX_NODE_SCORE // s_mem
-                total += _weighted2(p0, p1, a_cpu, a_mem, 1, 1) * w.most_requested
+                total += weighted2(p0, p1, a_cpu, a_mem, 1, 1) * w.most_requested
         if balanced:
             reqs = pod.requests
             pod_gpu = reqs.get(GPU, 0)
@@ -417,29 +418,6 @@ class _Columns:
         self.nonzero = rows[9:11]
 
 
-def _weighted2(p0: int, p1: int, a0: int, a1: int, w0: int, w1: int) -> int:
-    """The weighted mean of the cpu and memory scores ``p0``, ``p1`` over the resources the
-    node has (allocatable ``a0``, ``a1`` non-zero), as ``_fit`` takes it over arrays."""
-    total = weight_sum = 0
-    if a0 != 0:
-        total += p0 * w0
-        weight_sum += w0
-    if a1 != 0:
-        total += p1 * w1
-        weight_sum += w1
-    return total // weight_sum if weight_sum > 0 else 0
-
-
-def normalize(scores: Ints, *, reverse: bool = False, top: int | None = None) -> Ints:
-    """:func:`.nodeorder.default_normalize` over an array (``top``: its maximum, if known)."""
-    if top is None:
-        top = int(scores.max()) if len(scores) else 0
-    if top <= 0:
-        return np.full(len(scores), MAX_NODE_SCORE, dtype=np.int64) if reverse else scores
-    out: Ints = MAX_NODE_SCORE * scores // top
-    return MAX_NODE_SCORE - out if reverse else out
-
-
 _NO_AFFINITY = b"aff" + msgspec.json.encode(None)
 _NO_TOLERATIONS = b"taint" + msgspec.json.encode([])
 
@@ -460,28 +438,6 @@ def _same_shape(a: PodRecord, b: PodRecord) -> bool:
     na = a.affinity.node_affinity if a.affinity is not None else None
     nb = b.affinity.node_affinity if b.affinity is not None else None
     return na == nb
-
-
-_LOWEST = np.iinfo(np.int64).min
-
-
-def _normalize_rows(scores: Ints, within: BoolArray, *, reverse: bool) -> Ints:
-    """:func:`normalize` of each row of ``scores`` over the elements ``within`` marks in it
-    (their maximum the ``top``; every row marks some)."""
-    top = (scores if within.all() else np.where(within, scores, _LOWEST)).max(axis=1, keepdims=True)
-    positive = top > 0
-    out: Ints = MAX_NODE_SCORE * scores // np.where(positive, top, 1)
-    if reverse:
-        return np.where(positive, MAX_NODE_SCORE - out, MAX_NODE_SCORE)
-    return np.where(positive, out, scores)
-
-
-def _normalize_one(score: int, top: int, *, reverse: bool) -> int:
-    """One element of :func:`normalize` of an array whose maximum is ``top``."""
-    if top <= 0:
-        return MAX_NODE_SCORE if reverse else score
-    out = MAX_NODE_SCORE * score // top
-    return MAX_NODE_SCORE - out if reverse else out
 
 
 class _Shape:
