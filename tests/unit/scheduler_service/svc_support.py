@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from pyroclast.common.bus.kv import WatchEvent, WatchOp
 from pyroclast.common.bus.messages import (
+    BindDecision,
     Decision,
     ExplanationRecord,
     NodeRecord,
@@ -120,6 +121,15 @@ class FakePublisher:
             raise TimeoutError("no ack")
         self.batches.append(list(decisions))
         return list(range(len(decisions)))
+
+    def binds(self) -> dict[str, str]:
+        """Every bind published so far: pod ``namespace/name`` -> node."""
+        return {
+            f"{d.namespace}/{d.name}": d.node_name
+            for batch in self.batches
+            for d in batch
+            if isinstance(d, BindDecision)
+        }
 
 
 class FakeExplanations:

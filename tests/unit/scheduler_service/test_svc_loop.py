@@ -18,7 +18,7 @@ from svc_support import (
     synced_cache,
 )
 
-from pyroclast.common.bus.messages import BindDecision, Decision
+from pyroclast.common.bus.messages import Decision
 from pyroclast.common.bus.names import AuditKind, BusNames
 from pyroclast.scheduler.conf import SchedulerConf, parse_conf
 from pyroclast.scheduler.service.cache import SchedulerCache
@@ -40,15 +40,6 @@ def gang(cache: SchedulerCache, size: int = 3) -> None:
     put(cache, queue(), podgroup("pg", size), *(pod(f"p{i}", "pg") for i in range(size)))
 
 
-def binds(publisher: FakePublisher) -> dict[str, str]:
-    return {
-        f"{d.namespace}/{d.name}": d.node_name
-        for batch in publisher.batches
-        for d in batch
-        if isinstance(d, BindDecision)
-    }
-
-
 async def test_gang_waits_with_an_explanation_then_binds_whole_when_a_node_comes() -> None:
     cache = synced_cache()
     put(cache, node("n1", cpu="2"))
@@ -64,10 +55,10 @@ async def test_gang_waits_with_an_explanation_then_binds_whole_when_a_node_comes
     assert explanations.puts == puts  # unchanged explanations are not written again
     put(cache, node("n2", cpu="2"))
     await loop.run_once()
-    assert len(binds(publisher)) == 3
+    assert len(publisher.binds()) == 3
     await loop.run_once()  # the binds, assumed, count as Bound: the job runs
     assert explanations.records == {}
-    assert len(binds(publisher)) == 3
+    assert len(publisher.binds()) == 3
 
 
 async def test_published_binds_are_assumed_so_the_next_session_does_not_bind_again() -> None:
@@ -76,8 +67,8 @@ async def test_published_binds_are_assumed_so_the_next_session_does_not_bind_aga
     gang(cache, 2)
     loop, publisher, _ = make_loop(cache)
     await loop.run_once()
-    assert len(binds(publisher)) == 2
-    assert cache.assumed_binds() == binds(publisher)
+    assert len(publisher.binds()) == 2
+    assert cache.assumed_binds() == publisher.binds()
     put(cache, pod("extra", "pg2", cpu="3"), podgroup("pg2", 1))
     second = await loop.run_once()
     assert second is not None
@@ -101,7 +92,7 @@ async def test_a_failing_session_is_counted_and_the_loop_goes_on() -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))
     async with asyncio.timeout(5):
-        while not binds(publisher):  # noqa: ASYNC110 - polling a fake
+        while not publisher.binds():  # noqa: ASYNC110 - polling a fake
             await asyncio.sleep(0.01)
     stop.set()
     await asyncio.wait_for(task, 5)
@@ -164,7 +155,7 @@ async def test_binds_are_audited_before_they_are_published() -> None:
     publisher, audit = FakePublisher(), FakeAudit()
     loop = SessionLoop(cache, lambda: CONF, publisher, None, SchedulerMetrics(), period=0.01, audit=audit)
     await loop.run_once()
-    assert {f"{e['namespace']}/{e['name']}": e["reason"] for e in audit.events} == binds(publisher)
+    assert {f"{e['namespace']}/{e['name']}": e["reason"] for e in audit.events} == publisher.binds()
     for event in audit.events:
         assert (event["kind"], event["action"], event["wait"]) == (AuditKind.DECISION, "Bind", False)
         assert event["details"]["node"] == "n1"
@@ -180,7 +171,7 @@ async def test_an_audit_failure_does_not_stop_the_decisions() -> None:
         cache, lambda: CONF, publisher, None, SchedulerMetrics(), period=0.01, audit=FakeAudit(fail=True)
     )
     await loop.run_once()
-    assert len(binds(publisher)) == 2
+    assert len(publisher.binds()) == 2
 
 
 class SlowAudit(FakeAudit):
@@ -209,7 +200,7 @@ class OrderedPublisher:
 
     def __init__(self, audit: FakeAudit) -> None:
         self.audit = audit
-        self.batches: list[list[Decision]] = []
+        self.published = FakePublisher()
         self.audited_first: list[int] = []
 
     async def publish_all(
@@ -219,8 +210,8 @@ class OrderedPublisher:
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> list[int]:
         self.audited_first.append(len(self.audit.events))
-        self.batches.append(list(decisions))
-        return list(range(len(decisions)))
+        ids: list[int] = await self.published.publish_all(decisions, timeout=timeout)
+        return ids
 
 
 async def test_the_decisions_of_a_session_are_audited_together_before_they_are_published() -> None:
@@ -231,7 +222,7 @@ async def test_the_decisions_of_a_session_are_audited_together_before_they_are_p
     publisher = OrderedPublisher(audit)
     loop = SessionLoop(cache, lambda: CONF, publisher, None, SchedulerMetrics(), period=0.01, audit=audit)
     await loop.run_once()
-    assert len(binds(publisher)) == 6
+    assert len(publisher.published.binds()) == 6
     assert audit.peak == 6  # not one emit after the other
     assert publisher.audited_first == [6]  # all on the stream before the binder can act
 
@@ -244,5 +235,5 @@ async def test_one_failed_audit_emit_loses_only_its_own_event() -> None:
     publisher = FakePublisher()
     loop = SessionLoop(cache, lambda: CONF, publisher, None, SchedulerMetrics(), period=0.01, audit=audit)
     await loop.run_once()
-    assert len(binds(publisher)) == 4
+    assert len(publisher.binds()) == 4
     assert len(audit.events) == 3

@@ -6,21 +6,11 @@ import asyncio
 
 from svc_support import TEST_CONF, FakePublisher, node, pod, podgroup, put, queue, synced_cache
 
-from pyroclast.common.bus.messages import BindDecision
 from pyroclast.scheduler.conf import parse_conf
 from pyroclast.scheduler.service.loop import SessionLoop
 from pyroclast.scheduler.service.metrics import SchedulerMetrics
 
 CONF = parse_conf(TEST_CONF)
-
-
-def binds(publisher: FakePublisher) -> dict[str, str]:
-    return {
-        f"{d.namespace}/{d.name}": d.node_name
-        for batch in publisher.batches
-        for d in batch
-        if isinstance(d, BindDecision)
-    }
 
 
 async def test_a_cache_change_starts_a_session_before_the_period_is_over() -> None:
@@ -36,8 +26,8 @@ async def test_a_cache_change_starts_a_session_before_the_period_is_over() -> No
         await asyncio.sleep(0.2)
         assert loop.sessions == 1  # nothing changed: the next session waits for the period
         put(cache, queue(), podgroup("pg", 1), pod("p0", "pg"))
-        while not binds(publisher):  # noqa: ASYNC110 - polling a fake
+        while not publisher.binds():  # noqa: ASYNC110 - polling a fake
             await asyncio.sleep(0.01)
     stop.set()
     await asyncio.wait_for(task, 5)
-    assert binds(publisher) == {"ns/p0": "n1"}
+    assert publisher.binds() == {"ns/p0": "n1"}
