@@ -115,6 +115,20 @@ class Sandbox:
     def apply(self, *objects: dict[str, Any]) -> None:
         self.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(objects))
 
+    def vcctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The `vcctl` console script of this installation, pointed at the sandbox's API
+        server (KUBECONFIG) and NATS (PYROCLAST_NATS_SERVERS), as its README tells a user."""
+        state = json.loads((self.data_dir / "run" / "state.json").read_text())
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "PYROCLAST_NATS_SERVERS": state["nats_url"]}
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "vcctl"), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env=env,
+        )
+
     def get(self, *args: str) -> Any:
         return json.loads(self.kubectl("get", *args, "-o", "json"))
 

@@ -15,11 +15,7 @@ design asks), serves both cases:
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import e2e_support
@@ -59,25 +55,11 @@ def queue(name: str, annotations: dict[str, str] | None = None) -> dict[str, Any
 
 
 class Sandbox(e2e_support.Sandbox):
-    def vcctl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """The `vcctl` console script of this installation, pointed at the sandbox."""
-        state = json.loads((self.data_dir / "run" / "state.json").read_text())
-        env = {
-            **os.environ,
-            "KUBECONFIG": str(self.kubeconfig),
-            "PYROCLAST_NATS_SERVERS": state["nats_url"],
-        }
-        return subprocess.run(
-            [str(Path(sys.executable).parent / "vcctl"), *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env=env,
-        )
-
     def queue_state(self, name: str) -> str:
         return str((self.get("queue", name).get("status") or {}).get("state") or "")
+
+    def wait_queue_state(self, name: str, state: str, timeout: float, what: str) -> None:
+        wait_for(lambda: self.queue_state(name) == state, timeout, what, lambda: self.queue_state(name))
 
     def job_phase(self, name: str) -> str:
         return str(((self.get("vcjob", name).get("status") or {}).get("state") or {}).get("phase") or "")
@@ -114,12 +96,7 @@ def test_a_closed_queue_refuses_jobs_until_it_is_opened_again(sandbox: Sandbox) 
     sandbox.kubectl("wait", "--for=jsonpath={.status.state.phase}=Running", "vcjob/holder", "--timeout=30s")
     closed = sandbox.vcctl("queue", "operate", "-n", "closing-q", "-a", "close")
     assert closed.returncode == 0, closed.stderr
-    wait_for(
-        lambda: sandbox.queue_state("closing-q") == "Closing",
-        10,
-        "the queue to be Closing",
-        lambda: sandbox.queue_state("closing-q"),
-    )
+    sandbox.wait_queue_state("closing-q", "Closing", 10, "the queue to be Closing")
 
     late = json.dumps(job("late", queue="closing-q", replicas=1, min_available=1, cpu="1", seconds=1))
     refused = sandbox.run("apply", "-f", "-", stdin=late)
@@ -132,24 +109,14 @@ def test_a_closed_queue_refuses_jobs_until_it_is_opened_again(sandbox: Sandbox) 
     assert sandbox.job_phase("holder") == "Running", "the running job is left to finish"
 
     sandbox.kubectl("wait", "--for=jsonpath={.status.state.phase}=Completed", "vcjob/holder", "--timeout=40s")
-    wait_for(
-        lambda: sandbox.queue_state("closing-q") == "Closed",
-        15,
-        "the queue to be Closed once its job has ended",
-        lambda: sandbox.queue_state("closing-q"),
-    )
+    sandbox.wait_queue_state("closing-q", "Closed", 15, "the queue to be Closed once its job has ended")
     still = sandbox.run("apply", "-f", "-", stdin=late)
     assert still.returncode != 0
     assert "queue `closing-q` status is `Closed`" in still.stderr
 
     opened = sandbox.vcctl("queue", "operate", "-n", "closing-q", "-a", "open")
     assert opened.returncode == 0, opened.stderr
-    wait_for(
-        lambda: sandbox.queue_state("closing-q") == "Open",
-        15,
-        "the queue to be Open again",
-        lambda: sandbox.queue_state("closing-q"),
-    )
+    sandbox.wait_queue_state("closing-q", "Open", 15, "the queue to be Open again")
     shown = sandbox.vcctl("queue", "get", "-n", "closing-q")
     assert shown.returncode == 0, shown.stderr
     row = shown.stdout.splitlines()[1]

@@ -13,12 +13,8 @@ One sandbox of three nodes of 4 CPUs (12 CPUs) with Volcano's default scheduler 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import e2e_support
@@ -68,20 +64,6 @@ def job(
 
 
 class Sandbox(e2e_support.Sandbox):
-    def vcctl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """The `vcctl` console script of this installation, pointed at the sandbox's API
-        server (KUBECONFIG) and NATS (PYROCLAST_NATS_SERVERS), as its README tells a user."""
-        state = json.loads((self.data_dir / "run" / "state.json").read_text())
-        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "PYROCLAST_NATS_SERVERS": state["nats_url"]}
-        return subprocess.run(
-            [str(Path(sys.executable).parent / "vcctl"), *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env=env,
-        )
-
     def why(self, name: str) -> str:
         result = self.vcctl("job", "why", name)
         assert result.returncode == 0, result.stderr

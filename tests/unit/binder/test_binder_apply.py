@@ -365,12 +365,18 @@ def _pod_message(api: FakeApi, name: str) -> str | None:
     return next((c["message"] for c in conditions if c["type"] == "PodScheduled"), None)
 
 
-async def test_pod_conditions_left_to_a_decision_that_fails_are_still_written() -> None:
+def _racing_api() -> FakeApi:
+    """Podgroup ns/pg with pod a; podgroup reads are slow and the second podgroup patch fails."""
     api = FakeApi()
     api.add_podgroup("ns", "pg")
     api.add_pod(make_pod("a"))
     _slow_podgroup_reads(api)
     _failing_patch(api, call=2)
+    return api
+
+
+async def test_pod_conditions_left_to_a_decision_that_fails_are_still_written() -> None:
+    api = _racing_api()
     applier = Applier(api)
     first = status("Inqueue", cond("Unschedulable", "True", "NotEnoughResources", "first"))
     second = status("Inqueue", cond("Unschedulable", "True", "NotEnoughResources", "second"))
@@ -385,11 +391,7 @@ async def test_pod_conditions_left_to_a_decision_that_fails_are_still_written() 
 
 
 async def test_pod_conditions_left_pass_to_the_last_decision_waiting() -> None:
-    api = FakeApi()
-    api.add_podgroup("ns", "pg")
-    api.add_pod(make_pod("a"))
-    _slow_podgroup_reads(api)
-    _failing_patch(api, call=2)
+    api = _racing_api()
     applier = Applier(api)
     decisions = [
         status("Inqueue", cond("Unschedulable", "True", "NotEnoughResources", message))

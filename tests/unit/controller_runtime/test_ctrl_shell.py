@@ -9,6 +9,8 @@ from typing import Any, cast
 from pyroclast.common.models import (
     Command,
     Job,
+    JobSpec,
+    LifecyclePolicy,
     ObjectMeta,
     OwnerReference,
     Pod,
@@ -19,8 +21,10 @@ from pyroclast.common.models import (
 )
 from pyroclast.common.models.core import PodSpec
 from pyroclast.common.models.scheduling import PodGroupStatus, QueueStatus
+from pyroclast.controller.job.policies import Request
 from pyroclast.controller.jobflows.controller import JobFlowController
-from pyroclast.controller.jobs.recorder import EventRecorder
+from pyroclast.controller.jobs.controller import JobController
+from pyroclast.controller.jobs.recorder import Auditor, EventRecorder
 from pyroclast.controller.kube.client import KubeClient
 from pyroclast.controller.kube.factory import InformerFactory
 from pyroclast.controller.kube.informer import Cache
@@ -180,12 +184,8 @@ def test_jobflow_controller_follows_the_jobs_of_its_flows() -> None:
     assert "ns/a" in ctrl.template_controller.queue._dirty
 
 
-async def test_a_burst_of_pod_events_syncs_the_job_once_but_keeps_policy_actions() -> None:
-    from pyroclast.common.models import JobSpec, LifecyclePolicy
-    from pyroclast.controller.job.policies import Request
-    from pyroclast.controller.jobs.controller import JobController
-    from pyroclast.controller.jobs.recorder import Auditor
-
+def _restarting_job_controller() -> JobController:
+    """A job controller holding job ns/j, whose policy restarts it when a pod fails."""
     kube, factory, recorder = _factory()
     ctrl = JobController(kube, factory, recorder, Auditor(None))
     job = Job(
@@ -193,6 +193,16 @@ async def test_a_burst_of_pod_events_syncs_the_job_once_but_keeps_policy_actions
         spec=JobSpec(policies=[LifecyclePolicy(event="PodFailed", action="RestartJob")]),
     )
     ctrl.jobs.cache.replace([job], "1")
+    return ctrl
+
+
+def _pod_request(pod: str, event: str) -> Request:
+    return Request("ns", "j", job_uid="u1", pod_name=pod, event=event)
+
+
+async def test_a_burst_of_pod_events_syncs_the_job_once_but_keeps_policy_actions() -> None:
+
+    ctrl = _restarting_job_controller()
     handled: list[Request] = []
 
     async def handle(key: str, item: Any) -> None:
@@ -200,32 +210,20 @@ async def test_a_burst_of_pod_events_syncs_the_job_once_but_keeps_policy_actions
 
     ctrl.reconciler.handle = handle  # type: ignore[method-assign]
 
-    def req(pod: str, event: str) -> Request:
-        return Request("ns", "j", job_uid="u1", pod_name=pod, event=event)
-
-    burst = [req(f"p{i}", "PodRunning") for i in range(5)]
-    failed = req("p9", "PodFailed")
+    burst = [_pod_request(f"p{i}", "PodRunning") for i in range(5)]
+    failed = _pod_request("p9", "PodFailed")
     await ctrl._work("ns/j", [*burst, failed, *burst[:2]])
     # the syncs before the policy action collapse into one, the action is kept, then one sync
     assert handled == [burst[4], failed, burst[1]]
 
 
 async def test_a_burst_resolves_each_request_by_the_policies_once(monkeypatch: Any) -> None:
-    from pyroclast.common.models import JobSpec, LifecyclePolicy
     from pyroclast.controller.job import policies
-    from pyroclast.controller.job.policies import DelayedAction, Request
+    from pyroclast.controller.job.policies import DelayedAction
     from pyroclast.controller.jobs import reconcile
-    from pyroclast.controller.jobs.controller import JobController
     from pyroclast.controller.jobs.reconcile import Work
-    from pyroclast.controller.jobs.recorder import Auditor
 
-    kube, factory, recorder = _factory()
-    ctrl = JobController(kube, factory, recorder, Auditor(None))
-    job = Job(
-        metadata=ObjectMeta(name="j", namespace="ns", uid="u1", resource_version="1"),
-        spec=JobSpec(policies=[LifecyclePolicy(event="PodFailed", action="RestartJob")]),
-    )
-    ctrl.jobs.cache.replace([job], "1")
+    ctrl = _restarting_job_controller()
     resolved: list[Request] = []
 
     def counting(job: Job, req: Request) -> DelayedAction:
@@ -240,11 +238,8 @@ async def test_a_burst_resolves_each_request_by_the_policies_once(monkeypatch: A
 
     ctrl.reconciler.execute = execute  # type: ignore[method-assign]
 
-    def req(pod: str, event: str) -> Request:
-        return Request("ns", "j", job_uid="u1", pod_name=pod, event=event)
-
-    burst = [req(f"p{i}", "PodRunning") for i in range(5)]
-    failed = req("p9", "PodFailed")
+    burst = [_pod_request(f"p{i}", "PodRunning") for i in range(5)]
+    failed = _pod_request("p9", "PodFailed")
     work: list[Work] = [*burst, failed, *burst[:2]]
     await ctrl._work("ns/j", work)
     assert executed == ["SyncJob:p4", "RestartJob:p9", "SyncJob:p1"]  # the outcome of the burst test

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from vec_support import CORE, NOW, Case, assert_same, available_extra, make_conf, run_one
 
 from pyroclast.scheduler.api import TaskStatus, snapshot
-from pyroclast.scheduler.framework import NodeSearch, open_session
+from pyroclast.scheduler.framework import NodeSearch, Session, open_session
 from pyroclast.scheduler.framework.vector_batch import CandidateRuns
 from pyroclast.scheduler.framework.vector_cache import ColumnCache
 from pyroclast.scheduler.framework.vector_forms import VectorForms
@@ -68,16 +68,21 @@ def test_vec_gangs_allocate_only_match_scalar(case: Case) -> None:
     )
 
 
-@settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 2**16), scale=st.sampled_from([0.1, 0.5, 1.0]))
-def test_nodeorder_one_node_patch_equals_array(seed: int, scale: float) -> None:
+def _forms(seed: int, scale: float) -> tuple[Session, VectorForms]:
+    """A vectorised session on a small cluster with every plugin, and its vector forms."""
     shape = ClusterShape(
         nodes=30, pending_pods=80, max_gang=10, running_fill=0.5, best_effort=0.2, node_scale=scale
     )
     conf = make_conf([list(CORE), available_extra()])
     ssn = open_session(snapshot(synthetic_cluster(shape, seed=seed)), conf, uid="t", now=NOW, vectorised=True)
     assert ssn.vector is not None
-    forms = VectorForms(ssn, ssn.vector.matrix)
+    return ssn, VectorForms(ssn, ssn.vector.matrix)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**16), scale=st.sampled_from([0.1, 0.5, 1.0]))
+def test_nodeorder_one_node_patch_equals_array(seed: int, scale: float) -> None:
+    ssn, forms = _forms(seed, scale)
     form = next(f for f in forms.batch if isinstance(f, NodeOrderForm))
     every = np.arange(len(ssn.node_list), dtype=np.intp)
     for job in ssn.jobs.values():
@@ -156,13 +161,7 @@ def test_candidate_runs_match_the_masks(seed: int, steps: list[tuple[int, bool, 
 def test_binpack_one_node_patch_equals_array(seed: int, scale: float) -> None:
     if "binpack" not in available_extra():
         return
-    shape = ClusterShape(
-        nodes=30, pending_pods=80, max_gang=10, running_fill=0.5, best_effort=0.2, node_scale=scale
-    )
-    conf = make_conf([list(CORE), available_extra()])
-    ssn = open_session(snapshot(synthetic_cluster(shape, seed=seed)), conf, uid="t", now=NOW, vectorised=True)
-    assert ssn.vector is not None
-    forms = VectorForms(ssn, ssn.vector.matrix)
+    ssn, forms = _forms(seed, scale)
     form = next(f for f in forms.node_order if isinstance(f, BinpackForm))
     every = np.arange(len(ssn.node_list), dtype=np.intp)
     for job in ssn.jobs.values():
