@@ -88,7 +88,10 @@ def start_round(
     at least :data:`MIN_SEARCHES` searches fit in it, the job is likely to make that many before it is
     ready, and the task's shape allows; its first step not taken yet."""
     size = wanted + 1
-    count = min(len(nz) // size, _searches_left(vector, task))
+    count = len(nz) // size
+    if count < MIN_SEARCHES:  # (the cheap bound first: most first searches stop here)
+        return None
+    count = min(count, _searches_left(vector, task))
     if count < MIN_SEARCHES:
         return None
     key = _round_key(vector, task)
