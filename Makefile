@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test test-fast lint crds bench clean
+.PHONY: install native demo test test-fast lint crds bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,16 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml libs/*/pyproject.toml services/*/p
 	$(UV) sync --frozen --all-packages --python $(BIN)/python
 	touch $@
 
-install: $(VENV)/.synced
+# The scheduler's core compiled with mypyc (optional: on failure it runs from its sources).
+NATIVE_SOURCES := $(wildcard services/scheduler/pyroclast/scheduler/api/*.py services/scheduler/pyroclast/scheduler/framework/*.py services/scheduler/pyroclast/scheduler/actions/*.py services/scheduler/pyroclast/scheduler/plugins/*.py)
+
+$(VENV)/.native: $(VENV)/.synced $(NATIVE_SOURCES)
+	-$(BIN)/python -m pyroclast.scheduler.build_native build
+	touch $@
+
+native: $(VENV)/.native
+
+install: $(VENV)/.synced $(VENV)/.native
 
 demo: install
 	$(BIN)/pyroclast demo
@@ -37,7 +46,7 @@ crds: install
 	$(BIN)/pyroclast crds --out deploy/crds
 
 bench: install
-	$(BIN)/python -m pytest -q -s -m bench tests/bench -p no:cacheprovider
+	PYROCLAST_NATIVE=$${PYROCLAST_NATIVE:-1} $(BIN)/python -m pytest -q -s -m bench tests/bench -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pyroclast.common.bus.messages import BindDecision
+from pyroclast.scheduler import native
 from pyroclast.scheduler.api import ClusterSnapshot, snapshot
 from pyroclast.scheduler.conf import SchedulerConf, parse_conf
 from pyroclast.scheduler.framework import PLUGINS, NodeSearch, SessionResult, load_builtins, run_session
@@ -88,6 +89,8 @@ def test_scheduler_session_bench(shape_name: str) -> None:
     built = time.perf_counter() - built
     pending = shape.pending_pods
     print(f"\n[{shape_name}] {shape.nodes} nodes, {pending} pending pods, plugins: {', '.join(active)}")
+    _, why = native.status()
+    print(f"  compiled core (mypyc): {'yes' if native.ACTIVE else 'no'} ({why})")
     print(f"  snapshot built in {built:.2f}s; RSS {rss_mib():.0f} MiB")
 
     times: list[float] = []

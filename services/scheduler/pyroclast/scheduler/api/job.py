@@ -321,8 +321,8 @@ class JobInfo:
     # -- copying ------------------------------------------------------------
     def clone(self) -> JobInfo:
         """A copy with cloned tasks; fit errors are not carried over."""
-        # (every attribute ``__init__`` sets, without its defaults built only to be replaced)
-        job = object.__new__(JobInfo)
+        # (every attribute ``__init__`` sets; a constructor call, which compiled classes need)
+        job = JobInfo(self.uid)
         job.uid = self.uid
         job.pg_uid = self.pg_uid
         job.name = self.name

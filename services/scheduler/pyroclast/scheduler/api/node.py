@@ -15,7 +15,7 @@ from pyroclast.scheduler.api.types import TaskStatus
 __all__ = ["NodeInfo", "SchedulingError"]
 
 
-class SchedulingError(RuntimeError):
+class SchedulingError(Exception):
     """An operation on the session's view that cannot be applied (the view is unchanged)."""
 
 
@@ -111,7 +111,7 @@ class NodeInfo:
         self.add_task(task)
 
     def clone(self) -> NodeInfo:
-        node = object.__new__(NodeInfo)
+        node = NodeInfo(self.record)
         node.record = self.record
         node.name = self.name
         node.allocatable = self.allocatable

@@ -140,7 +140,7 @@ class TaskInfo:
 
     @classmethod
     def from_pod(cls, pod: PodRecord) -> TaskInfo:
-        t = object.__new__(cls)
+        t = cls()
         t.pod = pod
         t.uid = pod.uid or pod.ref
         t.job = f"{pod.namespace}/{pod.pod_group}" if pod.pod_group else ""
@@ -168,7 +168,7 @@ class TaskInfo:
         return f"{self.namespace}/{self.name}"
 
     def clone(self) -> TaskInfo:
-        t = object.__new__(TaskInfo)
+        t = TaskInfo()
         t.best_effort = self.best_effort
         t.creation_timestamp = self.creation_timestamp
         t.eviction_occurred = self.eviction_occurred

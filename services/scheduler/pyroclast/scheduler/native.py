@@ -1,0 +1,204 @@
+"""The scheduler's core compiled to C with mypyc, used only while it matches the sources.
+
+The modules of ``api``, ``framework``, ``actions`` and ``plugins`` (the session, its
+actions and plugins: the per-task hot loop) are plain typed Python. ``python -m
+pyroclast.scheduler.native build`` compiles them with mypyc (from the mypy package) into
+extension modules under :func:`native_dir` and writes a manifest: the digest of the
+sources it compiled and the module files. On import, ``pyroclast.scheduler`` calls
+:func:`install`, which serves those extension modules in place of the sources, all of
+them or none: only when the manifest's digest is the digest of the sources now (an
+edited source makes the whole build stale: compiled modules call each other directly)
+and the interpreter's extension suffix is the one built for. Otherwise, or with
+``PYROCLAST_NATIVE=0``, the sources run as they are. The decisions are the same either
+way (a test compares the two on synthetic clusters).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+__all__ = ["ACTIVE", "SUBPACKAGES", "build", "digest", "install", "native_dir", "sources", "status"]
+
+PACKAGE = "pyroclast.scheduler"
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The subpackages compiled (every module but their ``__init__``).
+SUBPACKAGES = ("api", "framework", "actions", "plugins")
+MANIFEST = "manifest.json"
+_OFF = ("0", "false", "no", "off")
+
+#: Whether this process runs the compiled modules (set by :func:`install`).
+ACTIVE = False
+
+
+def native_dir() -> Path:
+    """Where the build lives: ``PYROCLAST_NATIVE_DIR``, else ``pyroclast-native`` in the environment."""
+    configured = os.environ.get("PYROCLAST_NATIVE_DIR")
+    return Path(configured) if configured else Path(sys.prefix) / "pyroclast-native"
+
+
+def sources() -> list[Path]:
+    """The compiled modules' source files, in a fixed order."""
+    out: list[Path] = []
+    for sub in SUBPACKAGES:
+        out += sorted(p for p in (PACKAGE_DIR / sub).glob("*.py") if p.name != "__init__.py")
+    return out
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(PACKAGE_DIR).with_suffix("")
+    return ".".join((PACKAGE, *rel.parts))
+
+
+def digest(paths: Sequence[Path]) -> str:
+    """The sha256 of the sources (names and contents) and of the extension suffix."""
+    h = hashlib.sha256(_suffix().encode())
+    for path in paths:
+        h.update(str(path.relative_to(PACKAGE_DIR)).encode() + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _suffix() -> str:
+    return str(sysconfig.get_config_var("EXT_SUFFIX") or importlib.machinery.EXTENSION_SUFFIXES[0])
+
+
+# -- using a build ------------------------------------------------------------------------
+class _Finder(importlib.abc.MetaPathFinder):
+    """Finds the build's extension modules (the compiled modules and their shared library)."""
+
+    def __init__(self, files: dict[str, Path]) -> None:
+        self.files = files
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        file = self.files.get(fullname)
+        if file is None:
+            return None
+        loader = importlib.machinery.ExtensionFileLoader(fullname, str(file))
+        return importlib.util.spec_from_file_location(fullname, file, loader=loader)
+
+
+def status() -> tuple[bool, str]:
+    """Whether a usable build exists, and why not when it does not."""
+    if os.environ.get("PYROCLAST_NATIVE", "1").strip().lower() in _OFF:
+        return False, "disabled by PYROCLAST_NATIVE"
+    root = native_dir()
+    try:
+        manifest = json.loads((root / MANIFEST).read_text())
+    except FileNotFoundError:
+        return False, f"no build in {root}"
+    except (OSError, ValueError) as exc:
+        return False, f"unreadable manifest in {root}: {exc}"
+    if manifest.get("suffix") != _suffix():
+        return False, f"built for {manifest.get('suffix')}, this interpreter loads {_suffix()}"
+    if manifest.get("digest") != digest(sources()):
+        return False, "the sources changed since the build"
+    return True, str(root)
+
+
+def install() -> bool:
+    """Serve the compiled modules when the build matches the sources; whether it does."""
+    global ACTIVE
+    if ACTIVE:
+        return True
+    usable, _ = status()
+    if not usable:
+        return False
+    root = native_dir()
+    manifest = json.loads((root / MANIFEST).read_text())
+    files = {name: root / rel for name, rel in manifest["modules"].items()}
+    if not all(f.is_file() for f in files.values()):
+        return False
+    sys.meta_path.insert(0, _Finder(files))
+    ACTIVE = True
+    return True
+
+
+# -- building -----------------------------------------------------------------------------
+_SETUP = """
+import sys
+from setuptools import setup
+from mypyc.build import mypycify
+args = sys.argv[1:]
+split = args.index("--")
+setup(
+    name="pyroclast-scheduler-native",
+    packages=[],
+    py_modules=[],
+    ext_modules=mypycify(args[:split], opt_level="3", multi_file=True),
+    script_args=args[split + 1 :],
+)
+"""
+
+
+def build(out: Path | None = None, *, jobs: int | None = None) -> Path:
+    """Compile the sources into ``out`` (default :func:`native_dir`); the manifest's path.
+
+    Raises :class:`RuntimeError` with the compiler's output when the build fails.
+    """
+    out = out or native_dir()
+    paths = sources()
+    stamp = digest(paths)
+    # mypy resolves ``pyroclast.*`` imports from the namespace package's portions.
+    import pyroclast
+
+    bases = os.pathsep.join(str(Path(p).parent) for p in pyroclast.__path__)
+    flags = ["--explicit-package-bases", "--namespace-packages", "--ignore-missing-imports"]
+    with tempfile.TemporaryDirectory(prefix="pyroclast-native-") as tmp:
+        lib = Path(tmp) / "lib"
+        cmd = [
+            sys.executable,
+            "-c",
+            _SETUP,
+            *flags,
+            *(str(p) for p in paths),
+            "--",
+            "build_ext",
+            "--build-lib",
+            str(lib),
+            "--build-temp",
+            str(Path(tmp) / "temp"),
+            "--parallel",
+            str(jobs or os.cpu_count() or 1),
+        ]
+        env = {**os.environ, "MYPYPATH": bases}
+        done = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"mypyc build failed ({done.returncode}):\n{done.stdout[-4000:]}{done.stderr[-4000:]}"
+            )
+        out.mkdir(parents=True, exist_ok=True)
+        target = out / stamp[:16]
+        if target.exists():
+            shutil.rmtree(target)
+        modules: dict[str, str] = {}
+        for so in lib.rglob(f"*{_suffix()}"):
+            rel = so.relative_to(lib)
+            name = ".".join(rel.parts)[: -len(_suffix())]
+            dest = target / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(so, dest)
+            modules[name] = str(dest.relative_to(out))
+    missing = {module_name(p) for p in paths} - set(modules)
+    if missing:
+        raise RuntimeError(f"mypyc build made no module for: {', '.join(sorted(missing))}")
+    for old in out.iterdir():
+        if old.is_dir() and old != target:
+            shutil.rmtree(old, ignore_errors=True)
+    manifest = out / MANIFEST
+    manifest.write_text(json.dumps({"digest": stamp, "suffix": _suffix(), "modules": modules}, indent=1))
+    return manifest
