@@ -21,13 +21,16 @@ from pyroclast.sandbox.state import pid_alive
 
 
 def pyroclast(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the `pyroclast` command of this interpreter's installation."""
+    """Run the `pyroclast` command of this interpreter's installation, as a user does: with
+    the compiled scheduler core when the installation has a usable build (the in-process
+    tests run the sources)."""
     return subprocess.run(
         [sys.executable, "-m", "pyroclast.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
+        env={**os.environ, "PYROCLAST_NATIVE": "1"},
     )
 
 

@@ -24,6 +24,7 @@ from pyroclast.common.config import ConfigError, ServiceConfig, load_config
 from pyroclast.common.health import HealthServer
 from pyroclast.common.logging import configure_logging, get_logger
 from pyroclast.common.runtime import run_until_stopped, tune_gc
+from pyroclast.scheduler import native
 from pyroclast.scheduler.conf import ConfError, SchedulerConf
 from pyroclast.scheduler.service.cache import SchedulerCache
 from pyroclast.scheduler.service.confwatch import ConfWatcher
@@ -99,6 +100,8 @@ async def serve(config: SchedulerConfig, stop: asyncio.Event | None = None, *, c
     """Run the service until ``stop`` is set or a signal arrives."""
     stop = stop or asyncio.Event()
     names = BusNames(config.cluster_prefix)
+    _, why = native.status()
+    log.info("scheduler core", compiled=native.ACTIVE, build=why)
     metrics = SchedulerMetrics()
     health = HealthServer(host=config.health_host, port=config.health_port, registry=metrics.registry)
     connection: list[Client] = []
