@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from pyroclast.common import native
 from pyroclast.common.bus.messages import BindDecision
-from pyroclast.scheduler import native
 from pyroclast.scheduler.api import ClusterSnapshot, snapshot
 from pyroclast.scheduler.conf import SchedulerConf, parse_conf
 from pyroclast.scheduler.framework import PLUGINS, NodeSearch, SessionResult, load_builtins, run_session

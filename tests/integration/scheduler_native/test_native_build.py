@@ -1,4 +1,4 @@
-"""The compiled scheduler core (``pyroclast.scheduler.native``): used only while it matches
+"""The compiled scheduler core (``pyroclast.common.native``): used only while it matches
 the sources, and deciding exactly what the sources decide.
 
 The comparison runs the same sessions in two processes, one with the build of this
@@ -16,23 +16,25 @@ from pathlib import Path
 
 import pytest
 
-from pyroclast.scheduler import native
+from pyroclast.common import native
 
 pytestmark = [pytest.mark.integration]
 
 _SESSION = """
 import json, sys
 from datetime import UTC, datetime
-from pyroclast.scheduler import native
+from pyroclast.common import native
 from pyroclast.scheduler.api import snapshot
 from pyroclast.scheduler.conf import parse_conf
 from pyroclast.scheduler.framework import NodeSearch, load_builtins, run_session
 from pyroclast.scheduler.testing.synthetic import ClusterShape, synthetic_cluster
+import pyroclast.common.resources as resources_module
 import pyroclast.scheduler.framework.session as session_module
 
 load_builtins()
 conf = parse_conf(sys.argv[1])
-out = {"active": native.ACTIVE, "session_file": session_module.__file__, "runs": []}
+files = [session_module.__file__, resources_module.__file__]
+out = {"active": native.ACTIVE, "files": files, "runs": []}
 for spec in json.loads(sys.argv[2]):
     seed = spec.pop("seed")
     snap = snapshot(synthetic_cluster(ClusterShape(**spec), seed=seed))
@@ -102,9 +104,9 @@ def test_compiled_core_decides_what_the_sources_decide() -> None:
     compiled = _run({"PYROCLAST_NATIVE": "1"})
     sources = _run({"PYROCLAST_NATIVE": "0"})
     assert compiled["active"] is True
-    assert str(compiled["session_file"]).endswith(native._suffix())
+    assert all(str(f).endswith(native._suffix()) for f in compiled["files"])  # type: ignore[attr-defined]
     assert sources["active"] is False
-    assert str(sources["session_file"]).endswith(".py")
+    assert all(str(f).endswith(".py") for f in sources["files"])  # type: ignore[attr-defined]
     runs_c, runs_s = compiled["runs"], sources["runs"]
     assert isinstance(runs_c, list)
     assert isinstance(runs_s, list)
@@ -143,7 +145,7 @@ def test_a_build_that_does_not_match_is_not_used(
     assert reason in why
     out = _run({"PYROCLAST_NATIVE": "1", "PYROCLAST_NATIVE_DIR": str(root)}, shapes=[])
     assert out["active"] is False
-    assert str(out["session_file"]).endswith(".py")
+    assert all(str(f).endswith(".py") for f in out["files"])  # type: ignore[attr-defined]
 
 
 def test_no_build_and_switched_off(tmp_path: Path) -> None:
@@ -155,11 +157,14 @@ def test_no_build_and_switched_off(tmp_path: Path) -> None:
         assert native.status() == (False, "disabled by PYROCLAST_NATIVE")
 
 
-def test_sources_are_the_core_subpackages_without_their_init() -> None:
-    names = {native.module_name(p) for p in native.sources()}
+def test_sources_are_the_core_subpackages_without_their_init_and_the_resources() -> None:
+    modules = native.sources()
+    names = set(modules)
+    assert all(path.is_file() and path.suffix == ".py" for path in modules.values())
+    assert "pyroclast.common.resources" in names
     assert "pyroclast.scheduler.framework.session" in names
     assert "pyroclast.scheduler.actions.allocate" in names
     assert "pyroclast.scheduler.plugins.nodeorder_vector" in names
     assert not any(n.endswith("__init__") for n in names)
-    assert "pyroclast.scheduler.native" not in names
+    assert "pyroclast.common.native" not in names
     assert "pyroclast.scheduler.service.loop" not in names

@@ -131,7 +131,7 @@ class Resource:
     def __init__(self, cpu_milli: int = 0, memory: int = 0, scalars: Mapping[str, int] | None = None) -> None:
         object.__setattr__(self, "cpu_milli", int(cpu_milli))
         object.__setattr__(self, "memory", int(memory))
-        scalar_map = {k: int(v) for k, v in (scalars or {}).items()}
+        scalar_map = {k: int(v) for k, v in scalars.items()} if scalars else {}
         if CPU in scalar_map or MEMORY in scalar_map:
             raise ValueError("cpu and memory are not scalars; pass cpu_milli and memory")
         object.__setattr__(self, "_scalars", scalar_map)
@@ -140,14 +140,10 @@ class Resource:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Resource is immutable; cannot set {name}")
 
-    @classmethod
-    def _make(cls, cpu: int, memory: int, scalars: dict[str, int]) -> Resource:
-        r = object.__new__(cls)
-        object.__setattr__(r, "cpu_milli", cpu)
-        object.__setattr__(r, "memory", memory)
-        object.__setattr__(r, "_scalars", scalars)
-        object.__setattr__(r, "_hash", None)
-        return r
+    @staticmethod
+    def _make(cpu: int, memory: int, scalars: dict[str, int]) -> Resource:
+        # (through the constructor: the compiled class has no other way to make one)
+        return Resource(cpu, memory, scalars)
 
     # -- conversion ---------------------------------------------------------
     @classmethod
@@ -175,7 +171,7 @@ class Resource:
                 not name.startswith("count/") and is_scalar_resource_name(name) and name not in ignored
             ):
                 scalars[name] = scalars.get(name, 0) + canonical_amount(name, value)
-        return cls._make(cpu, memory, scalars)
+        return Resource._make(cpu, memory, scalars)
 
     def to_list(self) -> dict[str, str]:
         """A ResourceList of canonical quantity strings (cpu/memory only when non-zero)."""
@@ -244,8 +240,11 @@ class Resource:
             scalars[name] = scalars.get(name, 0) - v
         return Resource._make(self.cpu_milli - other.cpu_milli, self.memory - other.memory, scalars)
 
-    __add__ = add
-    __sub__ = sub
+    def __add__(self, other: Resource) -> Resource:
+        return self.add(other)
+
+    def __sub__(self, other: Resource) -> Resource:
+        return self.sub(other)
 
     def multi(self, ratio: float | int | Fraction | Decimal) -> Resource:
         """Every amount times ``ratio``, rounded to the nearest integer (ties to even).
@@ -426,11 +425,11 @@ class Resource:
         )
 
     def __hash__(self) -> int:
-        if self._hash is None:
+        h = self._hash
+        if h is None:
             h = hash((self.cpu_milli, self.memory, frozenset(self._scalars.items())))
             object.__setattr__(self, "_hash", h)
-            return h
-        return self._hash
+        return h
 
     def __str__(self) -> str:
         parts = [

@@ -1,6 +1,5 @@
 """Pyroclast scheduler."""
 
-from pyroclast.scheduler import native as _native
-
-# The compiled core (mypyc), when a build matching the sources exists (see ``native``).
-_native.install()
+# (importing pyroclast.common first serves the compiled core, when there is one, before
+# any of this package's modules is found: see ``pyroclast.common.native``)
+import pyroclast.common  # noqa: F401

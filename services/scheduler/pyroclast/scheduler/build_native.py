@@ -1,12 +1,12 @@
 """``python -m pyroclast.scheduler.build_native build|status``: compile the scheduler's core
-with mypyc, or say whether a build is in use (see :mod:`pyroclast.scheduler.native`)."""
+with mypyc, or say whether a build is in use (see :mod:`pyroclast.common.native`)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 
-from pyroclast.scheduler.native import build, sources, status
+from pyroclast.common.native import build, sources, status
 
 __all__ = ["main"]
 
@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         usable, why = status()
         print(f"native: {'yes' if usable else 'no'} ({why})")
         return 0
-    print("usage: python -m pyroclast.scheduler.native build|status", file=sys.stderr)
+    print("usage: python -m pyroclast.scheduler.build_native build|status", file=sys.stderr)
     return 2
 
 

@@ -14,6 +14,7 @@ import sys
 import msgspec
 from nats.aio.client import Client
 
+from pyroclast.common import native
 from pyroclast.common.bus.audit import AuditPublisher
 from pyroclast.common.bus.connect import close, connect
 from pyroclast.common.bus.decisions import DecisionPublisher
@@ -24,7 +25,6 @@ from pyroclast.common.config import ConfigError, ServiceConfig, load_config
 from pyroclast.common.health import HealthServer
 from pyroclast.common.logging import configure_logging, get_logger
 from pyroclast.common.runtime import run_until_stopped, tune_gc
-from pyroclast.scheduler import native
 from pyroclast.scheduler.conf import ConfError, SchedulerConf
 from pyroclast.scheduler.service.cache import SchedulerCache
 from pyroclast.scheduler.service.confwatch import ConfWatcher

@@ -1,16 +1,17 @@
-"""The scheduler's core compiled to C with mypyc, used only while it matches the sources.
+"""Pyroclast's scheduling core compiled to C with mypyc, used only while it matches the sources.
 
-The modules of ``api``, ``framework``, ``actions`` and ``plugins`` (the session, its
-actions and plugins: the per-task hot loop) are plain typed Python. ``python -m
-pyroclast.scheduler.native build`` compiles them with mypyc (from the mypy package) into
-extension modules under :func:`native_dir` and writes a manifest: the digest of the
-sources it compiled and the module files. On import, ``pyroclast.scheduler`` calls
-:func:`install`, which serves those extension modules in place of the sources, all of
-them or none: only when the manifest's digest is the digest of the sources now (an
-edited source makes the whole build stale: compiled modules call each other directly)
-and the interpreter's extension suffix is the one built for. Otherwise, or with
-``PYROCLAST_NATIVE=0``, the sources run as they are. The decisions are the same either
-way (a test compares the two on synthetic clusters).
+The scheduler's ``api``, ``framework``, ``actions`` and ``plugins`` modules (the session,
+its actions and plugins: the per-task hot loop) and ``pyroclast.common.resources`` (the
+resource arithmetic they run on) are plain typed Python. ``python -m
+pyroclast.scheduler.build_native build`` compiles them with mypyc (from the mypy package)
+into extension modules under :func:`native_dir` and writes a manifest: the digest of the
+sources it compiled and the module files. Importing ``pyroclast.common`` (which every
+Pyroclast module does first) calls :func:`install`, which serves those extension modules
+in place of the sources, all of them or none: only when the manifest's digest is the
+digest of the sources now (an edited source makes the whole build stale: compiled modules
+call each other directly) and the interpreter's extension suffix is the one built for.
+Otherwise, or with ``PYROCLAST_NATIVE=0``, the sources run as they are. The decisions are
+the same either way (a test compares the two on synthetic clusters).
 """
 
 from __future__ import annotations
@@ -30,12 +31,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["ACTIVE", "SUBPACKAGES", "build", "digest", "install", "native_dir", "sources", "status"]
+__all__ = ["ACTIVE", "COMMON", "SUBPACKAGES", "build", "digest", "install", "native_dir", "sources", "status"]
 
-PACKAGE = "pyroclast.scheduler"
-PACKAGE_DIR = Path(__file__).resolve().parent
-#: The subpackages compiled (every module but their ``__init__``).
+SCHEDULER = "pyroclast.scheduler"
+#: The scheduler's subpackages compiled (every module but their ``__init__``).
 SUBPACKAGES = ("api", "framework", "actions", "plugins")
+#: The modules of ``pyroclast.common`` compiled.
+COMMON = ("resources",)
 MANIFEST = "manifest.json"
 _OFF = ("0", "false", "no", "off")
 
@@ -49,24 +51,27 @@ def native_dir() -> Path:
     return Path(configured) if configured else Path(sys.prefix) / "pyroclast-native"
 
 
-def sources() -> list[Path]:
-    """The compiled modules' source files, in a fixed order."""
-    out: list[Path] = []
+def sources() -> dict[str, Path]:
+    """The compiled modules' names and source files, in a fixed order (none of the
+    scheduler's when it is not installed here: then there is nothing to compile)."""
+    spec = importlib.util.find_spec(SCHEDULER)
+    if spec is None or spec.origin is None:
+        return {}
+    scheduler = Path(spec.origin).resolve().parent
+    common = Path(__file__).resolve().parent
+    out = {f"pyroclast.common.{name}": common / f"{name}.py" for name in COMMON}
     for sub in SUBPACKAGES:
-        out += sorted(p for p in (PACKAGE_DIR / sub).glob("*.py") if p.name != "__init__.py")
+        for path in sorted((scheduler / sub).glob("*.py")):
+            if path.name != "__init__.py":
+                out[f"{SCHEDULER}.{sub}.{path.stem}"] = path
     return out
 
 
-def module_name(path: Path) -> str:
-    rel = path.relative_to(PACKAGE_DIR).with_suffix("")
-    return ".".join((PACKAGE, *rel.parts))
-
-
-def digest(paths: Sequence[Path]) -> str:
-    """The sha256 of the sources (names and contents) and of the extension suffix."""
+def digest(modules: dict[str, Path]) -> str:
+    """The sha256 of the modules (names and sources) and of the extension suffix."""
     h = hashlib.sha256(_suffix().encode())
-    for path in paths:
-        h.update(str(path.relative_to(PACKAGE_DIR)).encode() + b"\0")
+    for name, path in modules.items():
+        h.update(name.encode() + b"\0")
         h.update(path.read_bytes() + b"\0")
     return h.hexdigest()
 
@@ -105,7 +110,10 @@ def status() -> tuple[bool, str]:
         return False, f"unreadable manifest in {root}: {exc}"
     if manifest.get("suffix") != _suffix():
         return False, f"built for {manifest.get('suffix')}, this interpreter loads {_suffix()}"
-    if manifest.get("digest") != digest(sources()):
+    modules = sources()
+    if not modules:
+        return False, "the scheduler is not installed here"
+    if manifest.get("digest") != digest(modules):
         return False, "the sources changed since the build"
     return True, str(root)
 
@@ -136,7 +144,7 @@ from mypyc.build import mypycify
 args = sys.argv[1:]
 split = args.index("--")
 setup(
-    name="pyroclast-scheduler-native",
+    name="pyroclast-native",
     packages=[],
     py_modules=[],
     ext_modules=mypycify(args[:split], opt_level="3", multi_file=True),
@@ -151,8 +159,11 @@ def build(out: Path | None = None, *, jobs: int | None = None) -> Path:
     Raises :class:`RuntimeError` with the compiler's output when the build fails.
     """
     out = out or native_dir()
-    paths = sources()
-    stamp = digest(paths)
+    modules = sources()
+    if not modules:
+        raise RuntimeError("the scheduler is not installed here: nothing to compile")
+    paths = list(modules.values())
+    stamp = digest(modules)
     # mypy resolves ``pyroclast.*`` imports from the namespace package's portions.
     import pyroclast
 
@@ -185,20 +196,20 @@ def build(out: Path | None = None, *, jobs: int | None = None) -> Path:
         target = out / stamp[:16]
         if target.exists():
             shutil.rmtree(target)
-        modules: dict[str, str] = {}
+        built: dict[str, str] = {}
         for so in lib.rglob(f"*{_suffix()}"):
             rel = so.relative_to(lib)
             name = ".".join(rel.parts)[: -len(_suffix())]
             dest = target / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(so, dest)
-            modules[name] = str(dest.relative_to(out))
-    missing = {module_name(p) for p in paths} - set(modules)
+            built[name] = str(dest.relative_to(out))
+    missing = set(modules) - set(built)
     if missing:
         raise RuntimeError(f"mypyc build made no module for: {', '.join(sorted(missing))}")
     for old in out.iterdir():
         if old.is_dir() and old != target:
             shutil.rmtree(old, ignore_errors=True)
     manifest = out / MANIFEST
-    manifest.write_text(json.dumps({"digest": stamp, "suffix": _suffix(), "modules": modules}, indent=1))
+    manifest.write_text(json.dumps({"digest": stamp, "suffix": _suffix(), "modules": built}, indent=1))
     return manifest
