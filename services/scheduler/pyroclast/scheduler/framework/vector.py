@@ -186,7 +186,7 @@ class NodeMatrix:
         """For nodes ``idx`` that do not fit, the position (in ``plan.names``) of the first shortfall."""
         plan = self.plan(request)
         short = self.future[plan.cols[:, None], idx[None, :]] < plan.amounts[:, None]
-        out: IndexArray = np.argmax(short, axis=0)
+        out: IndexArray = short.argmax(axis=0)
         return out
 
 

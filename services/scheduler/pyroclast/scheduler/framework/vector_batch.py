@@ -46,7 +46,7 @@ class _Run:
         cand = fit if ok is None else fit & ok
         cand = cand & pmask if pmask is not None else cand.copy()
         self.cand: BoolArray = cand
-        self.nz: IndexArray = np.flatnonzero(cand)
+        self.nz: IndexArray = cand.nonzero()[0]
 
 
 class CandidateRuns:

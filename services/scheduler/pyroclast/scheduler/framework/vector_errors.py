@@ -65,9 +65,12 @@ class GroupCache:
     __slots__ = ("codes", "ok", "pending", "task")
 
     def __init__(self, n: int) -> None:
-        self.codes = np.full(n, -1, dtype=np.int64)
-        self.task = np.full(n, -1, dtype=np.int64)
-        self.ok = np.ones(n, dtype=np.bool_)
+        self.codes = np.empty(n, dtype=np.int64)
+        self.codes.fill(-1)
+        self.task = np.empty(n, dtype=np.int64)
+        self.task.fill(-1)
+        self.ok = np.empty(n, dtype=np.bool_)
+        self.ok.fill(True)
         self.pending = np.zeros(n, dtype=np.bool_)
 
 

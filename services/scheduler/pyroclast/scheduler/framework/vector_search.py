@@ -145,8 +145,8 @@ class VectorSearch:
             cand = fit if ok is None else fit & ok
             if pmask is not None:
                 cand = cand & pmask
-            nz = np.flatnonzero(cand)
-        k = int(np.searchsorted(nz, start))
+            nz = cand.nonzero()[0]
+        k = int(nz.searchsorted(start))
         plugin_fail: dict[int, int] = {}
         if pmask is None and self.forms.has_predicates:
             passing = self._scalar_predicates(task, nz, k, wanted, plugin_fail)
@@ -209,7 +209,7 @@ class VectorSearch:
         """The errors of every node, in search order from ``start``, when none is feasible
         (``entry``: as :meth:`visit` left it, which then holds every node's error)."""
         assert entry is not None
-        self._resolve(entry, np.flatnonzero(entry.pending))
+        self._resolve(entry, entry.pending.nonzero()[0])
         total = len(self.matrix.nodes)
         order = np.concatenate((np.arange(start, total), np.arange(0, start)))
         return CodedFitErrors(self.table, self.matrix.names, order, entry.codes[order], entry.task[order])
@@ -314,7 +314,7 @@ class VectorSearch:
         if not self.forms.scoring:
             if not len(idx):
                 return None
-            return nodes[int(idx[int(np.argmax(idle_ok))])]
+            return nodes[int(idx[int(idle_ok.argmax())])]
         groups = (idx,) if idle_ok.all() else (idx[idle_ok], idx[~idle_ok])
         for group in groups:
             if len(group) == 1:
@@ -344,7 +344,7 @@ class VectorSearch:
         if forms.scores_vectorised:
             scores = forms.scores(task, group)
             if scores is not None:
-                return nodes[int(group[int(np.argmax(scores))])]
+                return nodes[int(group[int(scores.argmax())])]
         candidates = [nodes[i] for i in group.tolist()]
         batch = self.ssn.batch_node_order(task, candidates)
         by_score: dict[float, list[NodeInfo]] = {}

@@ -162,7 +162,7 @@ class PredicatesForm:
         fail = stable.fail | (m.ntasks >= self.max_tasks)
         if dynamic_ports or dynamic_affinity:
             state = p.inter_pod_state_for(task) if dynamic_affinity else None
-            for i in np.flatnonzero(~fail).tolist():
+            for i in (~fail).nonzero()[0].tolist():
                 node = m.nodes[i]
                 ports = check_node_ports(pod, (t.pod for t in node.tasks.values())) if dynamic_ports else None
                 affinity = check_inter_pod_affinity(state, node.record) if state is not None else None
@@ -213,7 +213,7 @@ class PredicatesForm:
         if hit.any():
             combo = first[hit] * 2 + count[hit]
             lut = np.full(2 * len(stable.statuses), -1, dtype=np.int64)
-            for c in np.flatnonzero(np.bincount(combo, minlength=len(lut))).tolist():
+            for c in np.bincount(combo, minlength=len(lut)).nonzero()[0].tolist():
                 lut[c] = table.status_code(((_POD_COUNT,) if c & 1 else ()) + (stable.statuses[c >> 1],))
             out[hit] = lut[combo]
         rest = ~hit
@@ -221,7 +221,7 @@ class PredicatesForm:
             return out
         state = p.inter_pod_state_for(task) if dynamic_affinity else None
         nodes = m.nodes
-        for j in np.flatnonzero(rest).tolist():
+        for j in rest.nonzero()[0].tolist():
             node = nodes[int(idx[j])]
             statuses: list[Status] = [_POD_COUNT] if count[j] else []
             if dynamic_ports:
