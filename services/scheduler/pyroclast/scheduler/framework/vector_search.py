@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["NodeSelection", "VectorSearch", "take_window", "vector_scores", "vector_search"]
 
 _EMPTY = np.zeros(0, dtype=np.intp)
+#: ``mask.any()`` without the Python-level wrapper of the method
+_any = np.logical_or.reduce
 
 
 class NodeSelection(Sequence[NodeInfo]):
@@ -247,16 +249,19 @@ class VectorSearch:
         t = self.table.task_index(task)
         for a, b in slices:
             ok = entry.ok[a:b]
-            short = ~fit[a:b] & ok
-            failing = fit[a:b] & ~pmask[a:b] & ok if pmask is not None else None
-            if short.any():
+            f = fit[a:b]
+            # (on booleans ``x > y`` is ``x & ~y``)
+            short = np.greater(ok, f)
+            failing = np.greater(f & ok, pmask[a:b]) if pmask is not None else None
+            if _any(short):
                 self._ok_version += 1
                 np.putmask(entry.task[a:b], short, t)
-                entry.pending[a:b] |= short
+                pending = entry.pending[a:b]
+                np.logical_or(pending, short, out=pending)
                 self._pending = True
-                ok &= ~short
+                np.logical_and(ok, f, out=ok)  # (ok & ~short)
                 recorded = True
-            if failing is not None and failing.any():
+            if failing is not None and _any(failing):
                 self._ok_version += 1
                 idx = failing.nonzero()[0] + a
                 entry.codes[idx] = self.forms.predicate_codes(task, idx, self.table)
