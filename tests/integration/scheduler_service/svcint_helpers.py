@@ -19,7 +19,7 @@ from pyroclast.common.bus.kv import EXPLANATIONS, NODES, PODGROUPS, PODS, QUEUES
 from pyroclast.common.bus.messages import NodeRecord, PodGroupRecord, PodRecord, QueueRecord
 from pyroclast.common.bus.names import BusNames
 from pyroclast.common.resources import canonical_amount
-from pyroclast.controller.binder.apply import BinderApi
+from pyroclast.controller.binder.api import BinderApi
 from pyroclast.controller.binder.worker import BinderSettings, run_binder
 from pyroclast.scheduler.conf import parse_conf
 from pyroclast.scheduler.service.cache import SchedulerCache

@@ -12,7 +12,8 @@ from kubernetes_asyncio import client as k8s
 from pyroclast.common.bus.decisions import PermanentDecisionError
 from pyroclast.common.bus.messages import BindDecision, EvictDecision, PodGroupStatusDecision
 from pyroclast.common.models.scheduling import PodGroupCondition
-from pyroclast.controller.binder.apply import ApiFailure, Applier
+from pyroclast.controller.binder.api import ApiFailure
+from pyroclast.controller.binder.apply import Applier
 from pyroclast.controller.binder.kube import KubeBinderApi, binder_client
 
 pytestmark = pytest.mark.integration
@@ -74,10 +75,10 @@ async def test_repeated_events_are_counted_into_one_event(api: tuple[KubeBinderA
     binder, core = api
     applier = Applier(binder)
     pod = {"metadata": {"namespace": NS, "name": "api-events", "uid": "u1"}}
-    applier._event(pod, "Warning", "FailedScheduling", "waiting")
+    applier.events.record(pod, "Warning", "FailedScheduling", "waiting")
     await applier.flush()
-    applier._event(pod, "Warning", "FailedScheduling", "waiting")
-    applier._event(pod, "Warning", "FailedScheduling", "waiting")
+    applier.events.record(pod, "Warning", "FailedScheduling", "waiting")
+    applier.events.record(pod, "Warning", "FailedScheduling", "waiting")
     await applier.flush()
     listed = await core.list_namespaced_event(NS)
     events = [e for e in listed.items if e.involved_object.name == "api-events"]

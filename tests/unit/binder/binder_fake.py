@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pyroclast.controller.binder.apply import ApiFailure
+from pyroclast.controller.binder.api import ApiFailure
 
 Obj = dict[str, Any]
 

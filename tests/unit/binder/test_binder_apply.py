@@ -16,7 +16,9 @@ from pyroclast.common.bus.messages import (
     PodGroupStatusDecision,
 )
 from pyroclast.common.models.scheduling import PodGroupCondition
-from pyroclast.controller.binder.apply import ApiFailure, Applier, merge_conditions
+from pyroclast.controller.binder.api import ApiFailure
+from pyroclast.controller.binder.apply import Applier
+from pyroclast.controller.binder.conditions import merge_conditions
 
 T1 = "2026-01-01T00:00:00Z"
 

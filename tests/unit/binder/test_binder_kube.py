@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from pyroclast.controller.binder.apply import ApiFailure
+from pyroclast.controller.binder.api import ApiFailure
 from pyroclast.controller.binder.kube import KubeBinderApi
 from pyroclast.controller.kube.client import KubeClient, ssl_context
 

@@ -6,11 +6,9 @@
   ``Scheduled`` event, as Volcano's cache records it.
 * evict: ``pods/eviction`` after the ``Evict`` event; a pod already gone is done.
 * podgroup status: PodGroup has no status subresource in Volcano's CRD, so the main
-  resource is patched (guarded by its resourceVersion). Conditions are merged by type
-  (a condition whose status did not change keeps its transition time). When the podgroup
-  is left unschedulable, its pending pods get ``PodScheduled=False`` with the
-  explanation's reason and message and a ``FailedScheduling`` event, written only when the
-  condition changes, as Volcano's ``taskUnschedulable`` does; the podgroup gets an
+  resource is patched (guarded by its resourceVersion), its conditions merged by type.
+  When the podgroup is left unschedulable, its pending pods get ``PodScheduled=False``
+  (see :mod:`~pyroclast.controller.binder.conditions`) and the podgroup an
   ``Unschedulable`` event, or ``Scheduled`` once it is no longer waiting. (Volcano records
   these every session; here they follow the status decisions, sent when the status changes.)
   Only the gang's pods are listed (by the ``volcano.sh/job-name`` label of the job owning
@@ -22,9 +20,9 @@
   before its status is written (and no other wait behind it), it writes the conditions left
   to it before raising, so the pods still match the podgroup's status.
 
-Events never hold a decision up: they are queued to an
-:class:`~pyroclast.controller.jobs.recorder.EventAggregator` (written in the background,
-repeats counted into one Event); :meth:`Applier.run` writes them.
+Events never hold a decision up: they go through
+:class:`~pyroclast.controller.binder.events.BinderEvents`; :meth:`Applier.run` writes them.
+The API calls are those of :class:`~pyroclast.controller.binder.api.BinderApi`.
 
 Anything else that fails (timeouts, 5xx, 429, a conflict) raises, so the decision is
 delivered again later.
@@ -33,21 +31,25 @@ delivered again later.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Any, Protocol
 
 from pyroclast.common.bus.decisions import PermanentDecisionError
 from pyroclast.common.bus.messages import (
     BindDecision,
     Decision,
     EvictDecision,
-    ExplanationRecord,
     PodGroupStatusDecision,
 )
 from pyroclast.common.logging import get_logger
-from pyroclast.common.models.scheduling import PodGroupCondition
-from pyroclast.controller.jobs.recorder import EventAggregator, EventKey
+from pyroclast.controller.binder.api import (
+    ApiFailure,
+    BinderApi,
+    ExplanationSource,
+    Obj,
+    meta_of,
+    ref_of,
+)
+from pyroclast.controller.binder.conditions import being_bound, merge_conditions, write_pod_unschedulable
+from pyroclast.controller.binder.events import COMPONENT, BinderEvents
 
 __all__ = [
     "GROUP_NAME_ANNOTATION",
@@ -61,10 +63,8 @@ __all__ = [
 
 log = get_logger(__name__)
 
-Obj = dict[str, Any]
 GROUP_NAME_ANNOTATION = "scheduling.k8s.io/group-name"
 UNSCHEDULABLE_PHASES = frozenset({"Pending", "Inqueue", "Unknown"})
-COMPONENT = "volcano"
 POD_REASON_UNSCHEDULABLE = "Unschedulable"
 JOB_NAME_LABEL = "volcano.sh/job-name"
 JOB_API_GROUP = "batch.volcano.sh/"
@@ -72,68 +72,6 @@ CONDITION_WRITES = 16
 """Pod conditions of one gang written at once."""
 BIND_REFUSALS = frozenset({400, 404, 409, 422})
 """Statuses of a refused binding after which the pod is read to decide."""
-
-
-class ApiFailure(Exception):
-    """An API call the server refused: HTTP status, Status reason and message."""
-
-    def __init__(self, status: int, reason: str = "", message: str = "") -> None:
-        super().__init__(f"{status} {reason}: {message}".strip())
-        self.status = status
-        self.reason = reason
-        self.message = message
-
-
-class BinderApi(Protocol):
-    """The few API calls the binder makes (raw JSON objects; ``ApiFailure`` on errors)."""
-
-    async def get_pod(self, namespace: str, name: str) -> Obj | None: ...
-    async def bind_pod(self, namespace: str, name: str, uid: str, node: str) -> None: ...
-    async def evict_pod(self, namespace: str, name: str, uid: str) -> None: ...
-    async def list_pods(self, namespace: str, label_selector: str = "") -> list[Obj]: ...
-    async def replace_pod_status(self, pod: Obj) -> None: ...
-    async def get_podgroup(self, namespace: str, name: str) -> Obj | None: ...
-    async def patch_podgroup(self, namespace: str, name: str, patch: Obj) -> None: ...
-    async def create_event(self, namespace: str, event: Obj) -> None: ...
-    async def patch_event(self, namespace: str, name: str, patch: Obj) -> None: ...
-
-
-ExplanationSource = Callable[[str, str], Awaitable[ExplanationRecord | None]]
-"""The explanation the scheduler wrote for podgroup ``(namespace, name)``, if any."""
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def merge_conditions(current: list[Obj], new: list[PodGroupCondition]) -> list[Obj]:
-    """``current`` with each of ``new`` replacing the condition of its type (appended when
-    absent); a condition whose status is unchanged keeps its ``lastTransitionTime``."""
-    merged = [dict(c) for c in current]
-    for cond in new:
-        wire: Obj = {
-            "type": cond.type,
-            "status": cond.status,
-            "transitionID": cond.transition_id,
-            "lastTransitionTime": cond.last_transition_time or _now(),
-            "reason": cond.reason,
-            "message": cond.message,
-        }
-        wire = {k: v for k, v in wire.items() if v not in (None, "")}
-        for i, old in enumerate(merged):
-            if old.get("type") == cond.type:
-                if old.get("status") == cond.status and old.get("lastTransitionTime"):
-                    wire["lastTransitionTime"] = old["lastTransitionTime"]
-                merged[i] = wire
-                break
-        else:
-            merged.append(wire)
-    return merged
-
-
-def _meta(obj: Obj) -> Obj:
-    meta = obj.get("metadata")
-    return meta if isinstance(meta, dict) else {}
 
 
 class Applier:
@@ -150,7 +88,7 @@ class Applier:
         self.api = api
         self.explanations = explanations
         self.component = component
-        self.events = EventAggregator(self._create_event, self._bump_event, workers=event_workers)
+        self.events = BinderEvents(api, component=component, workers=event_workers)
         self._podgroup_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._left: dict[str, tuple[PodGroupStatusDecision, Obj]] = {}
         """By podgroup: the decision (and podgroup read) whose pod conditions were left to
@@ -187,7 +125,7 @@ class Applier:
                 return
             raise PermanentDecisionError(f"cannot bind {d.namespace}/{d.name}: {err}") from err
         logger.info("pod bound")
-        self._event(
+        self.events.record(
             {"metadata": {"namespace": d.namespace, "name": d.name, "uid": d.uid}},
             "Normal",
             "Scheduled",
@@ -199,7 +137,7 @@ class Applier:
         ref = f"{d.namespace}/{d.name}"
         if pod is None:
             raise PermanentDecisionError(f"pod {ref} not found")
-        meta = _meta(pod)
+        meta = meta_of(pod)
         if d.uid and meta.get("uid") and meta["uid"] != d.uid:
             raise PermanentDecisionError(f"pod {ref} was recreated (uid {meta['uid']}, decided for {d.uid})")
         node = (pod.get("spec") or {}).get("nodeName") or ""
@@ -215,13 +153,13 @@ class Applier:
     async def evict(self, d: EvictDecision) -> None:
         logger = log.bind(key=f"{d.namespace}/{d.name}", decision=d.id)
         pod = await self.api.get_pod(d.namespace, d.name)
-        if pod is None or (d.uid and _meta(pod).get("uid") not in (None, d.uid)):
+        if pod is None or (d.uid and meta_of(pod).get("uid") not in (None, d.uid)):
             logger.info("pod to evict is already gone")
             return
-        if _meta(pod).get("deletionTimestamp"):
+        if meta_of(pod).get("deletionTimestamp"):
             logger.info("pod to evict is already terminating")
             return
-        self._event(pod, "Warning", "Evict", f"Pod is evicted, because of {d.reason or d.message}")
+        self.events.record(pod, "Warning", "Evict", f"Pod is evicted, because of {d.reason or d.message}")
         try:
             await self.api.evict_pod(d.namespace, d.name, d.uid)
         except ApiFailure as err:
@@ -275,7 +213,7 @@ class Applier:
                 return
             await self._pods_unschedulable(d, pg)
         else:
-            self._event(pg, "Normal", "Scheduled", "pod group is ready", kind="PodGroup")
+            self.events.record(pg, "Normal", "Scheduled", "pod group is ready", kind="PodGroup")
 
     async def _write_left(self, ref: str, left: tuple[PodGroupStatusDecision, Obj]) -> None:
         """The pod conditions an earlier decision left to one that failed before writing its
@@ -294,13 +232,13 @@ class Applier:
         """Patch the podgroup's status; the podgroup as read, None when it is gone."""
         logger = log.bind(key=ref, decision=d.id, phase=d.phase)
         pg = await self.api.get_podgroup(d.namespace, d.name)
-        if pg is None or (d.uid and _meta(pg).get("uid") not in (None, d.uid)):
+        if pg is None or (d.uid and meta_of(pg).get("uid") not in (None, d.uid)):
             logger.info("podgroup gone; status dropped")
             return None
         status = pg.get("status") or {}
         conditions = merge_conditions(list(status.get("conditions") or []), d.conditions)
         patch: Obj = {
-            "metadata": {"resourceVersion": _meta(pg).get("resourceVersion")},
+            "metadata": {"resourceVersion": meta_of(pg).get("resourceVersion")},
             "status": {
                 "phase": d.phase,
                 "conditions": conditions,
@@ -332,19 +270,19 @@ class Applier:
         if explanation is None and unsched is None:
             return
         base = (explanation.message if explanation else "") or (unsched.message if unsched else "") or ""
-        self._event(pg, "Warning", "Unschedulable", base, kind="PodGroup")
+        self.events.record(pg, "Warning", "Unschedulable", base, kind="PodGroup")
         gang = [
             pod
             for pod in await self._gang_pods(d, pg)
-            if (_meta(pod).get("annotations") or {}).get(GROUP_NAME_ANNOTATION) == d.name
+            if (meta_of(pod).get("annotations") or {}).get(GROUP_NAME_ANNOTATION) == d.name
         ]
-        if any(_being_bound(pod) for pod in gang):
+        if any(being_bound(pod) for pod in gang):
             # A later session is binding the gang: the decision is stale for its pods.
             log.info("gang being bound; pod conditions left", key=f"{d.namespace}/{d.name}", decision=d.id)
             return
         writes: list[tuple[Obj, str, str]] = []
         for pod in gang:
-            meta = _meta(pod)
+            meta = meta_of(pod)
             if (pod.get("spec") or {}).get("nodeName") or meta.get("deletionTimestamp"):
                 continue
             if (pod.get("status") or {}).get("phase", "Pending") != "Pending":
@@ -361,115 +299,26 @@ class Applier:
         async def write(pod: Obj, reason: str, message: str) -> None:
             nonlocal placing
             async with semaphore:
-                if placing or await self._pod_unschedulable(pod, reason, message):
+                if placing or await write_pod_unschedulable(self.api, self.events, pod, reason, message):
                     return
                 # The pod changed: if a later session bound it, the gang is being placed
                 # and the rest of the decision is stale too.
-                meta = _meta(pod)
+                meta = meta_of(pod)
                 try:
                     fresh = await self.api.get_pod(meta.get("namespace", ""), meta.get("name", ""))
                 except ApiFailure:
                     return
-                if fresh is not None and _being_bound(fresh) and not placing:
+                if fresh is not None and being_bound(fresh) and not placing:
                     placing = True
-                    log.info("gang being bound; pod conditions left", key=_ref(pod))
+                    log.info("gang being bound; pod conditions left", key=ref_of(pod))
 
         await asyncio.gather(*(write(*w) for w in writes))
 
     async def _gang_pods(self, d: PodGroupStatusDecision, pg: Obj) -> list[Obj]:
         """The pods that may belong to the gang: those of the job owning the podgroup (by
         label), else every pod of the namespace."""
-        for ref in _meta(pg).get("ownerReferences") or []:
+        for ref in meta_of(pg).get("ownerReferences") or []:
             api_version = str(ref.get("apiVersion", ""))
             if ref.get("kind") == "Job" and api_version.startswith(JOB_API_GROUP) and ref.get("name"):
                 return await self.api.list_pods(d.namespace, f"{JOB_NAME_LABEL}={ref['name']}")
         return await self.api.list_pods(d.namespace)
-
-    async def _pod_unschedulable(self, pod: Obj, reason: str, message: str) -> bool:
-        """``PodScheduled=False`` with ``reason`` and ``message``, written only when it
-        changes (guarded by the listed resourceVersion: a conflict means the pod changed,
-        and the pod is left to the next status decision). False on a conflict."""
-        status = pod.setdefault("status", {})
-        conditions: list[Obj] = list(status.get("conditions") or [])
-        old = next((c for c in conditions if c.get("type") == "PodScheduled"), None)
-        if old is not None and (old.get("status"), old.get("reason"), old.get("message")) == (
-            "False",
-            reason,
-            message,
-        ):
-            return True
-        cond: Obj = {"type": "PodScheduled", "status": "False", "reason": reason, "message": message}
-        cond["lastTransitionTime"] = (
-            old["lastTransitionTime"]
-            if old is not None and old.get("status") == "False" and old.get("lastTransitionTime")
-            else _now()
-        )
-        status["conditions"] = [c for c in conditions if c.get("type") != "PodScheduled"] + [cond]
-        try:
-            await self.api.replace_pod_status(pod)
-        except ApiFailure as err:
-            # A newer pod version or a pod gone: the next status decision carries the state.
-            log.info("pod condition not written", key=_ref(pod), error=str(err))
-            return err.status != 409
-        self._event(pod, "Warning", "FailedScheduling", message)
-        return True
-
-    # -- events -----------------------------------------------------------------------
-    def _event(self, obj: Obj, event_type: str, reason: str, message: str, kind: str = "Pod") -> None:
-        """Queue an Event about ``obj`` (written in the background; a failure is logged)."""
-        meta = _meta(obj)
-        namespace, name = meta.get("namespace", ""), meta.get("name", "")
-        involved: Obj = {"kind": kind, "namespace": namespace, "name": name}
-        involved["apiVersion"] = "v1" if kind == "Pod" else "scheduling.volcano.sh/v1beta1"
-        if meta.get("uid"):
-            involved["uid"] = meta["uid"]
-        if meta.get("resourceVersion"):
-            involved["resourceVersion"] = meta["resourceVersion"]
-        key = EventKey(namespace, kind, name, meta.get("uid") or "", event_type, reason, message)
-        self.events.record(key, involved)
-
-    async def _create_event(
-        self, key: EventKey, involved: Obj, name: str, count: int, first: str, last: str
-    ) -> None:
-        event: Obj = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"name": name, "namespace": key.namespace},
-            "involvedObject": involved,
-            "reason": key.reason,
-            "message": key.message,
-            "type": key.type,
-            "source": {"component": self.component},
-            "reportingComponent": self.component,
-            "firstTimestamp": first,
-            "lastTimestamp": last,
-            "count": count,
-        }
-        await self.api.create_event(key.namespace, event)
-
-    async def _bump_event(self, key: EventKey, name: str, count: int, last: str) -> bool:
-        try:
-            await self.api.patch_event(key.namespace, name, {"count": count, "lastTimestamp": last})
-        except ApiFailure as err:
-            if err.status == 404:
-                return False
-            raise
-        return True
-
-
-def _being_bound(pod: Obj) -> bool:
-    """Just bound (``PodScheduled=True``) and not started yet: a pod of a gang being
-    placed right now."""
-    status = pod.get("status") or {}
-    if not (pod.get("spec") or {}).get("nodeName") or _meta(pod).get("deletionTimestamp"):
-        return False
-    if status.get("phase", "Pending") != "Pending":
-        return False
-    return any(
-        c.get("type") == "PodScheduled" and c.get("status") == "True" for c in status.get("conditions") or []
-    )
-
-
-def _ref(obj: Obj) -> str:
-    meta = _meta(obj)
-    return f"{meta.get('namespace', '')}/{meta.get('name', '')}"

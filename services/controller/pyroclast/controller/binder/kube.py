@@ -10,7 +10,7 @@ from urllib.parse import quote
 import aiohttp
 import msgspec
 
-from pyroclast.controller.binder.apply import ApiFailure
+from pyroclast.controller.binder.api import ApiFailure
 from pyroclast.controller.kube.client import MERGE_PATCH, ApiError, KubeClient
 
 __all__ = ["CONNECTIONS", "KubeBinderApi", "binder_client"]
@@ -32,7 +32,7 @@ async def binder_client(
 
 
 class KubeBinderApi:
-    """:class:`~pyroclast.controller.binder.apply.BinderApi` over one :class:`KubeClient`;
+    """:class:`~pyroclast.controller.binder.api.BinderApi` over one :class:`KubeClient`;
     every call is bounded by the client's timeout. The caller closes the client."""
 
     def __init__(self, kube: KubeClient) -> None:

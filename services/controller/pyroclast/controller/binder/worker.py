@@ -28,7 +28,8 @@ from pyroclast.common.bus.messages import Decision, ExplanationRecord
 from pyroclast.common.bus.names import BusNames, join_ref
 from pyroclast.common.bus.pull import PullSettings
 from pyroclast.common.logging import get_logger
-from pyroclast.controller.binder.apply import Applier, BinderApi
+from pyroclast.controller.binder.api import BinderApi
+from pyroclast.controller.binder.apply import Applier
 from pyroclast.controller.binder.kube import KubeBinderApi, binder_client
 from pyroclast.controller.kube.client import KubeClient
 
