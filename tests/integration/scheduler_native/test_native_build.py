@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from pyroclast.common import native
+from pyroclast.scheduler.conf import VOLCANO_DEFAULT_CONF
 
 pytestmark = [pytest.mark.integration]
 
@@ -44,21 +45,8 @@ for spec in json.loads(sys.argv[2]):
 print(json.dumps(out))
 """
 
-CONF = """
-actions: "enqueue, allocate, backfill"
-tiers:
-- plugins:
-  - name: priority
-  - name: gang
-  - name: conformance
-- plugins:
-  - name: overcommit
-  - name: drf
-  - name: predicates
-  - name: proportion
-  - name: nodeorder
-  - name: binpack
-"""
+# Volcano's default conf, and binpack (its vector form too)
+CONF = VOLCANO_DEFAULT_CONF + "  - name: binpack\n"
 
 SHAPES = [
     {"seed": 1, "nodes": 300, "pending_pods": 3000, "queues": 4, "max_gang": 60},
