@@ -103,6 +103,31 @@ def test_compiled_core_decides_what_the_sources_decide() -> None:
         assert c == s, f"decisions differ on {shape}"
 
 
+def test_not_installed_over_modules_already_imported_from_the_sources() -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYROCLAST_NATIVE", "1")
+        usable, why = native.status()
+    if not usable:
+        pytest.skip(f"no usable native build in this environment: {why}")
+    script = (
+        "import os\n"
+        "import pyroclast.scheduler.framework.session as s\n"
+        "from pyroclast.common import native\n"
+        "os.environ['PYROCLAST_NATIVE'] = '1'\n"
+        "print(native.install(), native.ACTIVE, s.__file__.endswith('.py'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYROCLAST_NATIVE": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False", "True"]
+
+
 def _manifest_dir(tmp_path: Path, **fields: object) -> Path:
     manifest: dict[str, object] = {
         "digest": native.digest(native.sources()),

@@ -131,6 +131,8 @@ def install() -> bool:
     files = {name: root / rel for name, rel in manifest["modules"].items()}
     if not all(f.is_file() for f in files.values()):
         return False
+    if any(name in sys.modules for name in files):
+        return False  # (imported from the sources already: compiled ones must not mix with them)
     sys.meta_path.insert(0, _Finder(files))
     ACTIVE = True
     return True
