@@ -82,13 +82,18 @@ def _run(
     return out
 
 
-@pytest.mark.slow
-def test_compiled_core_decides_what_the_sources_decide() -> None:
+def _require_build() -> None:
+    """Skip unless this environment has a build matching the sources (``make install`` makes one)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PYROCLAST_NATIVE", "1")
         usable, why = native.status()
     if not usable:
         pytest.skip(f"no usable native build in this environment: {why}")
+
+
+@pytest.mark.slow
+def test_compiled_core_decides_what_the_sources_decide() -> None:
+    _require_build()
     compiled = _run({"PYROCLAST_NATIVE": "1"})
     sources = _run({"PYROCLAST_NATIVE": "0"})
     assert compiled["active"] is True
@@ -104,11 +109,7 @@ def test_compiled_core_decides_what_the_sources_decide() -> None:
 
 
 def test_not_installed_over_modules_already_imported_from_the_sources() -> None:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PYROCLAST_NATIVE", "1")
-        usable, why = native.status()
-    if not usable:
-        pytest.skip(f"no usable native build in this environment: {why}")
+    _require_build()
     script = (
         "import os\n"
         "import pyroclast.scheduler.framework.session as s\n"
