@@ -182,3 +182,11 @@ def test_sources_are_the_core_subpackages_without_their_init_and_the_resources()
     assert not any(n.endswith("__init__") for n in names)
     assert "pyroclast.common.native" not in names
     assert "pyroclast.scheduler.service.loop" not in names
+
+
+def test_a_new_build_removes_earlier_builds_only(tmp_path: Path) -> None:
+    for name in ("0123456789abcdef", "fedcba9876543210", "my-things", "0123456789ABCDEF"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "abcdefabcdefabcd").write_text("a file, not a build")
+    stale = native.stale_builds(tmp_path, keep=tmp_path / "fedcba9876543210")
+    assert [p.name for p in stale] == ["0123456789abcdef"]

@@ -31,7 +31,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["ACTIVE", "COMMON", "SUBPACKAGES", "build", "digest", "install", "native_dir", "sources", "status"]
+__all__ = [
+    "ACTIVE",
+    "COMMON",
+    "SUBPACKAGES",
+    "build",
+    "digest",
+    "install",
+    "native_dir",
+    "sources",
+    "stale_builds",
+    "status",
+]
 
 SCHEDULER = "pyroclast.scheduler"
 #: The scheduler's subpackages compiled (every module but their ``__init__``).
@@ -139,6 +150,16 @@ def install() -> bool:
 
 
 # -- building -----------------------------------------------------------------------------
+def stale_builds(out: Path, keep: Path) -> list[Path]:
+    """The earlier builds in ``out`` (directories named by a digest's first 16 hex digits),
+    never anything else that lives there."""
+    return [
+        p
+        for p in out.iterdir()
+        if p.is_dir() and p != keep and len(p.name) == 16 and all(c in "0123456789abcdef" for c in p.name)
+    ]
+
+
 _SETUP = """
 import sys
 from setuptools import setup
@@ -209,9 +230,8 @@ def build(out: Path | None = None, *, jobs: int | None = None) -> Path:
     missing = set(modules) - set(built)
     if missing:
         raise RuntimeError(f"mypyc build made no module for: {', '.join(sorted(missing))}")
-    for old in out.iterdir():
-        if old.is_dir() and old != target:
-            shutil.rmtree(old, ignore_errors=True)
     manifest = out / MANIFEST
     manifest.write_text(json.dumps({"digest": stamp, "suffix": _suffix(), "modules": built}, indent=1))
+    for old in stale_builds(out, keep=target):
+        shutil.rmtree(old, ignore_errors=True)
     return manifest
