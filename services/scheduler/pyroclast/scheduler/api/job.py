@@ -323,7 +323,6 @@ class JobInfo:
         """A copy with cloned tasks; fit errors are not carried over."""
         # (every attribute ``__init__`` sets; a constructor call, which compiled classes need)
         job = JobInfo(self.uid)
-        job.uid = self.uid
         job.pg_uid = self.pg_uid
         job.name = self.name
         job.namespace = self.namespace

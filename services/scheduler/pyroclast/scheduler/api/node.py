@@ -111,9 +111,7 @@ class NodeInfo:
         self.add_task(task)
 
     def clone(self) -> NodeInfo:
-        node = NodeInfo(self.record)
-        node.record = self.record
-        node.name = self.name
+        node = NodeInfo(self.record)  # (its record and name; the rest is copied)
         node.allocatable = self.allocatable
         node.capacity = self.capacity
         node.idle = self.idle
