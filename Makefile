@@ -18,7 +18,7 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml libs/*/pyproject.toml services/*/p
 	touch $@
 
 # The scheduler's core compiled with mypyc (optional: on failure it runs from its sources).
-NATIVE_SOURCES := $(wildcard services/scheduler/pyroclast/scheduler/api/*.py services/scheduler/pyroclast/scheduler/framework/*.py services/scheduler/pyroclast/scheduler/actions/*.py services/scheduler/pyroclast/scheduler/plugins/*.py libs/common/pyroclast/common/resources.py libs/common/pyroclast/common/native.py)
+NATIVE_SOURCES := $(wildcard services/scheduler/pyroclast/scheduler/api/*.py services/scheduler/pyroclast/scheduler/framework/*.py services/scheduler/pyroclast/scheduler/framework/*.c services/scheduler/pyroclast/scheduler/actions/*.py services/scheduler/pyroclast/scheduler/plugins/*.py libs/common/pyroclast/common/resources.py libs/common/pyroclast/common/native.py)
 
 $(VENV)/.native: $(VENV)/.synced $(NATIVE_SOURCES)
 	-$(BIN)/python -m pyroclast.scheduler.build_native build

@@ -61,7 +61,7 @@ SHAPES = [
         "best_effort": 0.2,
         "releasing": 0.4,
     },
-    # (enough nodes for the searches of a gang to be taken in rounds)
+    # (enough nodes for windows much smaller than the cluster)
     {"seed": 4, "nodes": 3000, "pending_pods": 12000, "queues": 4, "max_gang": 100},
 ]
 

@@ -14,7 +14,8 @@ from vec_support import CORE, Case, assert_same, available_extra, make_conf, run
 
 from pyroclast.common.resources import Resource
 from pyroclast.scheduler.api import snapshot
-from pyroclast.scheduler.framework import NodeSearch, vector_gang
+from pyroclast.scheduler.framework import NodeSearch
+from pyroclast.scheduler.framework.vector_search import VectorSearch
 from pyroclast.scheduler.plugins.drf import DrfAttr, calculate_share
 from pyroclast.scheduler.plugins.fresource import FRes
 from pyroclast.scheduler.plugins.proportion import QueueAttr
@@ -77,17 +78,20 @@ def test_fused_turns_without_scoring_match_scalar(case: Case) -> None:
     )
 
 
-def test_default_conf_takes_the_fused_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("taints", [0.0, 0.4])
+def test_default_conf_takes_the_fused_choice(monkeypatch: pytest.MonkeyPatch, taints: float) -> None:
+    """Volcano's default tiers (binpack's float scores and nodeorder's integer ones, taints
+    and selectors as node masks): every search is one kernel call, none the generic one."""
     calls: list[int] = []
-    generic = vector_gang._generic
+    generic = VectorSearch.predicate_nodes
 
     def counted(*args: object) -> object:
         calls.append(1)
         return generic(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(vector_gang, "_generic", counted)
-    shape = ClusterShape(nodes=30, pending_pods=200, max_gang=20, taints=0.0, selectors=0.0)
-    conf = make_conf([list(CORE), [p for p in available_extra() if p != "binpack"]])
+    monkeypatch.setattr(VectorSearch, "predicate_nodes", counted)
+    shape = ClusterShape(nodes=30, pending_pods=200, max_gang=20, taints=taints, selectors=taints)
+    conf = make_conf([list(CORE), available_extra()])
     snap = snapshot(synthetic_cluster(shape, seed=11))
     vec = run_one(snap, conf, NodeSearch(), vectorised=True)
     assert not calls

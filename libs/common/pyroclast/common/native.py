@@ -4,7 +4,8 @@ The scheduler's ``api``, ``framework``, ``actions`` and ``plugins`` modules (the
 its actions and plugins: the per-task hot loop) and ``pyroclast.common.resources`` (the
 resource arithmetic they run on) are plain typed Python. ``python -m
 pyroclast.scheduler.build_native build`` compiles them with mypyc (from the mypy package)
-into extension modules under :func:`native_dir` and writes a manifest: the digest of the
+(a module with a C twin, ``x.c`` beside ``x.py``, from that C source: the Python one is its
+reference) into extension modules under :func:`native_dir` and writes a manifest: the digest of the
 sources it compiled and the module files. Importing ``pyroclast.common`` (which every
 Pyroclast module does first) calls :func:`install`, which serves those extension modules
 in place of the sources, all of them or none: only when the manifest's digest is the
@@ -36,6 +37,7 @@ __all__ = [
     "COMMON",
     "SUBPACKAGES",
     "build",
+    "c_twin",
     "digest",
     "install",
     "native_dir",
@@ -78,12 +80,22 @@ def sources() -> dict[str, Path]:
     return out
 
 
+def c_twin(path: Path) -> Path | None:
+    """The C source built in place of a module's Python source (``x.c`` beside ``x.py``), if any:
+    the Python one is then the reference the C one must equal, and is not compiled by mypyc."""
+    twin = path.with_suffix(".c")
+    return twin if twin.is_file() else None
+
+
 def digest(modules: dict[str, Path]) -> str:
-    """The sha256 of the modules (names and sources) and of the extension suffix."""
+    """The sha256 of the modules (names, sources and C twins) and of the extension suffix."""
     h = hashlib.sha256(_suffix().encode())
     for name, path in modules.items():
         h.update(name.encode() + b"\0")
         h.update(path.read_bytes() + b"\0")
+        twin = c_twin(path)
+        if twin is not None:
+            h.update(b"c\0" + twin.read_bytes() + b"\0")
     return h.hexdigest()
 
 
@@ -162,16 +174,19 @@ def stale_builds(out: Path, keep: Path) -> list[Path]:
 
 _SETUP = """
 import sys
-from setuptools import setup
+from setuptools import Extension, setup
 from mypyc.build import mypycify
 args = sys.argv[1:]
-split = args.index("--")
+first = args.index("--")
+second = args.index("--", first + 1)
+specs = (a.split("=", 1) for a in args[first + 1 : second])
+plain = [Extension(n, [p], extra_compile_args=["-O2"]) for n, p in specs]
 setup(
     name="pyroclast-native",
     packages=[],
     py_modules=[],
-    ext_modules=mypycify(args[:split], opt_level="3", multi_file=True),
-    script_args=args[split + 1 :],
+    ext_modules=mypycify(args[:first], opt_level="3", multi_file=True) + plain,
+    script_args=args[second + 1 :],
 )
 """
 
@@ -185,7 +200,8 @@ def build(out: Path | None = None, *, jobs: int | None = None) -> Path:
     modules = sources()
     if not modules:
         raise RuntimeError("the scheduler is not installed here: nothing to compile")
-    paths = list(modules.values())
+    paths = [p for p in modules.values() if c_twin(p) is None]
+    plain = [f"{name}={twin}" for name, p in modules.items() if (twin := c_twin(p)) is not None]
     stamp = digest(modules)
     # mypy resolves ``pyroclast.*`` imports from the namespace package's portions.
     import pyroclast
@@ -201,6 +217,8 @@ def build(out: Path | None = None, *, jobs: int | None = None) -> Path:
             *flags,
             *(str(p) for p in paths),
             "--",
+            *plain,
+            "--",
             "build_ext",
             "--build-lib",
             str(lib),
@@ -213,7 +231,7 @@ def build(out: Path | None = None, *, jobs: int | None = None) -> Path:
         done = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise RuntimeError(
-                f"mypyc build failed ({done.returncode}):\n{done.stdout[-4000:]}{done.stderr[-4000:]}"
+                f"native build failed ({done.returncode}):\n{done.stdout[-4000:]}{done.stderr[-4000:]}"
             )
         out.mkdir(parents=True, exist_ok=True)
         target = out / stamp[:16]
@@ -229,7 +247,7 @@ def build(out: Path | None = None, *, jobs: int | None = None) -> Path:
             built[name] = str(dest.relative_to(out))
     missing = set(modules) - set(built)
     if missing:
-        raise RuntimeError(f"mypyc build made no module for: {', '.join(sorted(missing))}")
+        raise RuntimeError(f"native build made no module for: {', '.join(sorted(missing))}")
     manifest = out / MANIFEST
     manifest.write_text(json.dumps({"digest": stamp, "suffix": _suffix(), "modules": built}, indent=1))
     for old in stale_builds(out, keep=target):

@@ -215,11 +215,19 @@ class VectorState:
         #: the error codes of the session's searches, and the codes of resource shortfalls by request
         self.table = ErrorTable()
         self.luts: dict[Resource, NDArray[np.int64]] = {}
+        #: room for the node indices a search lists (:mod:`.kernel`), made with the matrix
+        self._failing: IndexArray | None = None
         ssn.add_event_handler(EventHandler(allocate=self._changed, deallocate=self._changed))
 
     def _changed(self, event: Event) -> None:
         if self._matrix is not None:
             self._matrix.mark(event.task.node_name)
+
+    @property
+    def failing(self) -> IndexArray:
+        if self._failing is None:
+            self._failing = np.empty(len(self.matrix.nodes), dtype=np.intp)
+        return self._failing
 
     @property
     def matrix(self) -> NodeMatrix:

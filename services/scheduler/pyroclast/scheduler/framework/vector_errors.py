@@ -43,6 +43,10 @@ class ErrorTable:
             self.statuses.append(statuses)
         return code
 
+    def index_of(self, task: TaskInfo) -> int:
+        """The task's index: its own when it has one, else the one :meth:`task_index` would give it."""
+        return self._task_index.get(task.uid, len(self.tasks))
+
     def task_index(self, task: TaskInfo) -> int:
         i = self._task_index.get(task.uid)
         if i is None:

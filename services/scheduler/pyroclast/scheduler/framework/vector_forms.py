@@ -12,7 +12,7 @@ the scalar functions on the nodes it needs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -28,9 +28,13 @@ if TYPE_CHECKING:
     from pyroclast.scheduler.framework.session import Session
 
 __all__ = [
+    "NO_SCORES",
     "VECTOR_BATCH_NODE_ORDER",
     "VECTOR_NODE_ORDER",
     "VECTOR_PREDICATES",
+    "IntScores",
+    "KernelScores",
+    "Label",
     "PredicateForm",
     "ScoreForm",
     "VectorForms",
@@ -40,6 +44,9 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
+#: A score part of :func:`.kernel.search` normalised over the group: raw values over every
+#: node, weight, reverse.
+Label = tuple[NDArray[np.int64], int, bool]
 
 
 class PredicateForm(Protocol):
@@ -55,13 +62,25 @@ class ScoreForm(Protocol):
         """The scalar function's score of each node of ``idx`` (candidates, node order); None: declined."""
 
 
-# A form may also offer, for the rounds of :mod:`.vector_rounds`:
-#   ``plan_key(task) -> Hashable | None``: what its verdicts or scores read of the task, such
-#   that tasks of equal keys get the same ones on the same nodes, given that they depend on
-#   the nodes' own state only (None: they may depend on other nodes too, e.g. placed pods'
-#   affinity); a form without it keeps its tasks out of rounds.
-#   ``block_scores(task, blocks, within) -> 2-D array | None``: ``scores`` of each row of
-#   ``blocks`` over the nodes ``within`` marks in it (undefined elsewhere).
+# A score form may also offer ``kernel_parts(task)`` (see ``VectorForms.kernel_scores``),
+# for the fused search of :func:`.kernel.search`.
+
+
+class IntScores:
+    """An integer score for :func:`.kernel.search`: ``values`` (over every node; None: zeros)
+    plus ``base``, plus each label normalised over the group and weighted."""
+
+    __slots__ = ("base", "labels", "values")
+
+    def __init__(self, values: NDArray[np.int64] | None, base: int, labels: tuple[Label, ...]) -> None:
+        self.values = values
+        self.base = base
+        self.labels = labels
+
+
+#: (fvals, ivals, base, labels) as :func:`.kernel.search` takes them
+KernelScores = tuple[FloatArray | None, NDArray[np.int64] | None, int, tuple[Label, ...]]
+NO_SCORES: KernelScores = (None, None, 0, ())
 
 
 Builder = Callable[[Any, "Session", NodeMatrix], Any]
@@ -163,35 +182,40 @@ class VectorForms:
         out: FloatArray = sums[0] + sums[1]
         return out
 
-    def plan_key(self, task: TaskInfo) -> Hashable | None:
-        """The forms' keys of ``task`` (see above); None when one has none."""
-        keys: list[Hashable] = []
-        for form in (*(self.predicates or ()), *self.node_order, *self.batch):
-            key_of = getattr(form, "plan_key", None)
-            key = key_of(task) if key_of is not None else None
-            if key is None:
-                return None
-            keys.append(key)
-        return tuple(keys)
+    def kernel_scores(self, task: TaskInfo) -> KernelScores | None:
+        """The scores of ``task`` as :func:`.kernel.search` takes them (``fvals``, ``ivals``,
+        ``base``, ``labels``); None when a form gives no kernel parts, or when the parts
+        cannot be summed there as :meth:`scores` sums them.
 
-    def block_scores(self, task: TaskInfo, blocks: IndexArray, within: BoolArray) -> FloatArray | None:
-        """:meth:`scores` of each row of ``blocks`` (rows of candidates in node order) over the
-        nodes of the row that ``within`` marks (their group: what a score is normalised over);
-        the values elsewhere are undefined."""
-        return self._summed(blocks.shape, lambda form: _block_scores(form, task, blocks, within))
-
-
-def _block_scores(
-    form: ScoreForm, task: TaskInfo, blocks: IndexArray, within: BoolArray
-) -> FloatArray | None:
-    by_block = getattr(form, "block_scores", None)
-    if by_block is not None:
-        out: FloatArray | None = by_block(task, blocks, within)
-        return out
-    rows: FloatArray = np.zeros(blocks.shape, dtype=np.float64)
-    for i in range(len(blocks)):
-        part = form.scores(task, blocks[i][within[i]])
-        if part is None:
+        A form's ``kernel_parts(task)`` gives either a float array over every node (its
+        score, element-wise) or :class:`IntScores` (an integer score made of element-wise
+        values and labels normalised over the group, then taken as a float). The kernel adds
+        one float array to one such integer score: so the float forms are summed here over
+        every node, in :meth:`scores`' order, and an integer score must be alone on its side.
+        """
+        if not self.scoring:
+            return NO_SCORES
+        if not self.scores_vectorised:
             return None
-        rows[i][within[i]] = part
-    return rows
+        ints: IntScores | None = None
+        sums: list[FloatArray | None] = []
+        for forms in (self.node_order, self.batch):
+            total: FloatArray | None = None
+            for form in forms:
+                parts_of = getattr(form, "kernel_parts", None)
+                part = parts_of(task) if parts_of is not None else None
+                if part is None:
+                    return None
+                if isinstance(part, IntScores):
+                    if ints is not None or len(forms) != 1:
+                        return None
+                    ints = part
+                else:
+                    # (0.0 + x is x: the first term needs no addition)
+                    total = part if total is None else total + part
+            sums.append(total)
+        first, second = sums
+        fvals = first if second is None else second if first is None else first + second
+        if ints is None:
+            return fvals, None, 0, ()
+        return fvals, ints.values, ints.base, ints.labels

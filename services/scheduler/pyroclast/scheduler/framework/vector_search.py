@@ -28,15 +28,15 @@ from numpy.typing import NDArray
 from pyroclast.common.resources import Resource
 from pyroclast.scheduler.api import FitErrors, NodeInfo, Status, StatusCode, TaskInfo
 from pyroclast.scheduler.api.types import insufficient_resource_reason
+from pyroclast.scheduler.framework import kernel
 from pyroclast.scheduler.framework.nodes import NodeSearch, predicate_for_allocate, select_best_node
 from pyroclast.scheduler.framework.vector import IndexArray, NodeMatrix
 from pyroclast.scheduler.framework.vector_batch import CandidateRuns
 from pyroclast.scheduler.framework.vector_errors import CodedFitErrors, ErrorTable, GroupCache
-from pyroclast.scheduler.framework.vector_forms import VectorForms
+from pyroclast.scheduler.framework.vector_forms import KernelScores, VectorForms
 
 if TYPE_CHECKING:
     from pyroclast.scheduler.framework.session import Session
-    from pyroclast.scheduler.framework.vector_rounds import Round
 
 __all__ = ["NodeSelection", "VectorSearch", "take_window", "vector_scores", "vector_search"]
 
@@ -110,6 +110,7 @@ class VectorSearch:
         runs: CandidateRuns | None = None,
         table: ErrorTable | None = None,
         luts: dict[Resource, NDArray[np.int64]] | None = None,
+        failing: IndexArray | None = None,
     ) -> None:
         self.ssn = ssn
         self.matrix = matrix
@@ -124,8 +125,8 @@ class VectorSearch:
         self._pending = False  # whether any cached error may still be pending
         self._ok_version = 0  # bumped whenever a group's ``ok`` changes
         self.runs = runs if runs is not None else CandidateRuns(matrix)
-        #: the searches of one shape taken at once in this job turn (:mod:`.vector_rounds`)
-        self.round: Round | None = None
+        # where the kernel lists a walk's predicate failures
+        self._failing = failing if failing is not None else np.empty(len(matrix.nodes), dtype=np.intp)
 
     # -- the search ---------------------------------------------------------------------
     def predicate_nodes(self, task: TaskInfo, search: NodeSearch) -> tuple[NodeSelection, FitErrors]:
@@ -160,6 +161,53 @@ class VectorSearch:
         if len(found):
             return NodeSelection(mat.nodes, found), FitErrors()
         return NodeSelection(mat.nodes, _EMPTY), self.no_fit_errors(entry, start)
+
+    def walk(
+        self, task: TaskInfo, search: NodeSearch, pmask: NDArray[np.bool_] | None, scores: KernelScores
+    ) -> tuple[NodeInfo | None, FitErrors | None]:
+        """:meth:`predicate_nodes` then :meth:`best_node` in one :func:`.kernel.search`, for a
+        search whose predicates are all in ``pmask`` and whose scores are ``scores``
+        (:meth:`.VectorForms.kernel_scores`); pending errors settled."""
+        mat = self.matrix
+        mat.sync()
+        total = len(mat.nodes)
+        wanted = search.num_to_find(total)
+        start = search.next_index % total
+        use_cache, group, entry = self.role_entry(task)
+        if use_cache and entry is None:
+            entry = self._cache[group] = GroupCache(total)
+        plan = mat.plan(task.init_resreq)
+        t = self.table.index_of(task)
+        failing = self._failing
+        fvals, ivals, base, labels = scores
+        ok, task_of, pending = (
+            (entry.ok, entry.task, entry.pending) if entry is not None else (None, None, None)
+        )
+        count, stop, best, short, failed = kernel.search(
+            start, wanted, mat.future, mat.idle, plan.cols, plan.amounts, pmask, ok, use_cache,
+            task_of, pending, t, failing, self.forms.scoring, fvals, ivals, base, labels,
+        )  # fmt: skip
+        if not count and not use_cache:
+            # no node is feasible: every node's error is wanted, and no cache entry took them
+            entry = GroupCache(total)
+            _, _, _, short, failed = kernel.search(
+                start, wanted, mat.future, mat.idle, plan.cols, plan.amounts, pmask, entry.ok, True,
+                entry.task, entry.pending, t, failing, False, None, None, 0, (),
+            )  # fmt: skip
+        search.next_index = (stop + 1) % total if stop >= 0 else start
+        if short or failed:
+            assert entry is not None
+            self._ok_version += 1
+            self.table.task_index(task)  # (its index is ``t``)
+            if short:
+                self._pending = True
+            if failed:
+                idx = failing[:failed].copy()
+                entry.codes[idx] = self.forms.predicate_codes(task, idx, self.table)
+        if not count:
+            assert entry is not None
+            return None, self.no_fit_errors(entry, start)
+        return mat.nodes[best], None
 
     def role_entry(self, task: TaskInfo) -> tuple[bool, str, GroupCache | None]:
         """Whether the task's role caches errors, the role's key, and its cache entry."""
@@ -387,6 +435,7 @@ def vector_search(ssn: Session, cache_enabled: bool, *, resource_fit: bool = Tru
         runs=state.runs,
         table=state.table,
         luts=state.luts,
+        failing=state.failing,
     )
 
 

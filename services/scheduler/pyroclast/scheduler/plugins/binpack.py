@@ -21,7 +21,7 @@ from pyroclast.common.resources import CPU, MEMORY, Resource
 from pyroclast.scheduler.api import NodeInfo, TaskInfo
 from pyroclast.scheduler.conf import Arguments
 from pyroclast.scheduler.framework import Plugin, Session, register_plugin
-from pyroclast.scheduler.framework.vector import BoolArray, IndexArray, NodeMatrix
+from pyroclast.scheduler.framework.vector import IndexArray, NodeMatrix
 from pyroclast.scheduler.framework.vector_cache import ColumnCache
 from pyroclast.scheduler.framework.vector_forms import register_vector_node_order
 
@@ -132,15 +132,9 @@ class BinpackForm:
             request, lambda at: self._scores(request, at), lambda i: self._score_at(request, i)
         )
 
-    def plan_key(self, task: TaskInfo) -> Resource:
-        """A node's score reads the task's request and the node's own columns only."""
-        return task.resreq
-
-    def block_scores(self, task: TaskInfo, blocks: IndexArray, within: BoolArray) -> NDArray[np.float64]:
-        """:meth:`scores` of each row of ``blocks`` (a node's score is its own: ``within`` is moot)."""
-        del within
-        out: NDArray[np.float64] = self._values(task.resreq)[blocks]
-        return out
+    def kernel_parts(self, task: TaskInfo) -> NDArray[np.float64]:
+        """The scores over every node (element-wise), for :func:`.kernel.search`."""
+        return self._values(task.resreq)
 
     def _scores(self, request: Resource, idx: IndexArray) -> NDArray[np.float64]:
         """Element-wise over nodes ``idx``: a node's score reads its own columns only."""

@@ -1,15 +1,15 @@
 """Element-wise pieces of nodeorder's vector form: kube-scheduler's score normalisation
-over an array, over the rows of a 2-D array, and for one element, and the weighted mean of
-the cpu and memory scores. Each equals :mod:`.nodeorder`'s scalar arithmetic."""
+over an array and for one element, and the weighted mean of the cpu and memory scores.
+Each equals :mod:`.nodeorder`'s scalar arithmetic."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from pyroclast.scheduler.framework.vector import BoolArray, IntArray
+from pyroclast.scheduler.framework.vector import IntArray
 from pyroclast.scheduler.plugins.nodeorder import MAX_NODE_SCORE
 
-__all__ = ["normalize", "normalize_one", "normalize_rows", "weighted2"]
+__all__ = ["normalize", "normalize_one", "weighted2"]
 
 
 def weighted2(p0: int, p1: int, a0: int, a1: int, w0: int, w1: int) -> int:
@@ -33,20 +33,6 @@ def normalize(scores: IntArray, *, reverse: bool = False, top: int | None = None
         return np.full(len(scores), MAX_NODE_SCORE, dtype=np.int64) if reverse else scores
     out: IntArray = MAX_NODE_SCORE * scores // top
     return MAX_NODE_SCORE - out if reverse else out
-
-
-_LOWEST = np.iinfo(np.int64).min
-
-
-def normalize_rows(scores: IntArray, within: BoolArray, *, reverse: bool) -> IntArray:
-    """:func:`normalize` of each row of ``scores`` over the elements ``within`` marks in it
-    (their maximum the ``top``; every row marks some)."""
-    top = (scores if within.all() else np.where(within, scores, _LOWEST)).max(axis=1, keepdims=True)
-    positive = top > 0
-    out: IntArray = MAX_NODE_SCORE * scores // np.where(positive, top, 1)
-    if reverse:
-        return np.where(positive, MAX_NODE_SCORE - out, MAX_NODE_SCORE)
-    return np.where(positive, out, scores)
 
 
 def normalize_one(score: int, top: int, *, reverse: bool) -> int:

@@ -22,8 +22,9 @@ from numpy.typing import NDArray
 from pyroclast.common.bus.messages import PodRecord
 from pyroclast.common.resources import CPU, GPU, MEMORY
 from pyroclast.scheduler.api import NodeInfo, TaskInfo
-from pyroclast.scheduler.framework.vector import BoolArray, IndexArray, NodeMatrix
+from pyroclast.scheduler.framework.vector import IndexArray, NodeMatrix
 from pyroclast.scheduler.framework.vector_cache import ColumnCache
+from pyroclast.scheduler.framework.vector_forms import IntScores, Label
 from pyroclast.scheduler.plugins.nodeorder import (
     MAX_NODE_SCORE,
     is_best_effort,
@@ -31,10 +32,9 @@ from pyroclast.scheduler.plugins.nodeorder import (
     nonzero_request,
     taint_toleration_score,
 )
-from pyroclast.scheduler.plugins.nodeorder_norm import normalize, normalize_one, normalize_rows, weighted2
+from pyroclast.scheduler.plugins.nodeorder_norm import normalize, normalize_one, weighted2
 from pyroclast.scheduler.plugins.pod_affinity_score import (
     inter_pod_affinity_scores,
-    preferred_terms,
     topology_scores,
 )
 
@@ -219,46 +219,35 @@ class NodeOrderForm:
             out = out + (np.array(scores, dtype=np.int64) * w.pod_affinity).astype(np.float64)
         return out
 
-    def plan_key(self, task: TaskInfo) -> tuple[object, ...] | None:
-        """What the scores read of the task (its shape's key), when they read the nodes' own
-        state only; None when inter-pod affinity may score (placed pods' terms count)."""
-        pod = task.pod
-        if self.w.pod_affinity:
-            own_aff, own_anti = preferred_terms(pod)
-            nodes = self.plugin.affinity_nodes
-            if own_aff or own_anti or nodes is None or nodes:
-                return None
-        return self._shape_of(pod).key
-
-    def block_scores(self, task: TaskInfo, blocks: IndexArray, within: BoolArray) -> Floats | None:
-        """:meth:`scores` of each row of ``blocks`` over the nodes ``within`` marks in it (the
-        label scores normalised over those); None when inter-pod affinity scores."""
+    def kernel_parts(self, task: TaskInfo) -> IntScores | None:
+        """:meth:`scores` as :func:`.kernel.search` takes it: the resource scores over every node
+        (kept per shape, patched on the nodes that changed), plus the label scores to
+        normalise over the group; None when inter-pod affinity scores."""
         self._sync()
         pod, w = task.pod, self.w
         if w.pod_affinity and topology_scores(pod, self.ssn.node_list, self.plugin.affinity_nodes):
             return None
         shape = self._shape_of(pod)
         balanced = shape.balanced
+        resource: Ints | None = None
         if w.least_requested or w.most_requested or balanced:
             resource = self._resource_cache.get(
                 shape.key[0],
                 lambda at: self._resource_scores(pod, at, balanced),
                 lambda i: self._resource_score_at(pod, i, balanced),
             )
-            total: Ints = resource[blocks]
-        else:
-            total = np.zeros(blocks.shape, dtype=np.int64)
+        base = 0
+        labels: list[Label] = []
         raw, zero = shape.aff
-        if raw is not None and not zero:
-            total = total + normalize_rows(raw[blocks], within, reverse=False) * w.node_affinity
+        if raw is not None and not zero:  # (all zero: normalised to zero)
+            labels.append((raw, w.node_affinity, False))
         raw, zero = shape.taint
         if raw is not None:
-            if zero:
-                total = total + MAX_NODE_SCORE * w.taint_toleration
+            if zero:  # all zero: normalised to the maximum
+                base += MAX_NODE_SCORE * w.taint_toleration
             else:
-                total = total + normalize_rows(raw[blocks], within, reverse=True) * w.taint_toleration
-        out: Floats = total.astype(np.float64)
-        return out
+                labels.append((raw, w.taint_toleration, True))
+        return IntScores(resource, base, tuple(labels))
 
     def _shape_of(self, pod: PodRecord) -> _Shape:
         """The pod's shape: kept by pod, shared with the last pod that reads the same."""

@@ -132,14 +132,6 @@ class PredicatesForm:
         ports = p.node_ports and any(hp.port > 0 for hp in task.pod.host_ports)
         return ports, p.pod_affinity and p.needs_inter_pod(task)
 
-    def plan_key(self, task: TaskInfo) -> int | None:
-        """The task's stable filters (by identity: one per shape in a session), when nothing
-        but the nodes' own state decides its mask; None when placed pods' ports or affinity do."""
-        dynamic_ports, dynamic_affinity = self._dynamic(task)
-        if dynamic_ports or dynamic_affinity:
-            return None
-        return id(self._stable(task.pod))
-
     def mask(self, task: TaskInfo) -> BoolArray:
         """Nodes the task passes (read-only: kept until the next allocation event)."""
         m, p, pod = self.matrix, self.plugin, task.pod

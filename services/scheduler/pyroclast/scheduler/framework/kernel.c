@@ -1,0 +1,297 @@
+/* The native build of pyroclast.scheduler.framework.kernel: one node search of allocate.
+ *
+ * kernel.py, the reference, states what search() computes; this does the same in one walk
+ * over the nodes from `start`, without an array over every node. Arrays come in through
+ * the buffer protocol: C-contiguous, 8-byte integers or floats, 1-byte booleans.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_NODE_SCORE 100
+#define MAX_LABELS 8
+
+typedef struct {
+    Py_buffer view;
+    int held;
+} Array;
+
+/* Borrow `obj`'s buffer (None allowed when `optional`): C-contiguous, items of `size` bytes. */
+static int borrow(PyObject *obj, Array *a, Py_ssize_t size, const char *name, int optional, int writable)
+{
+    a->held = 0;
+    if (obj == Py_None) {
+        if (optional)
+            return 0;
+        PyErr_Format(PyExc_TypeError, "%s: an array is required", name);
+        return -1;
+    }
+    if (PyObject_GetBuffer(obj, &a->view, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    a->held = 1;
+    if (a->view.itemsize != size) {
+        PyErr_Format(PyExc_TypeError, "%s: items of %zd bytes expected, got %zd", name, size, a->view.itemsize);
+        return -1;
+    }
+    return 0;
+}
+
+static void give_back(Array *a)
+{
+    if (a->held)
+        PyBuffer_Release(&a->view);
+    a->held = 0;
+}
+
+static inline Py_ssize_t count_of(const Array *a, Py_ssize_t size)
+{
+    return a->held ? a->view.len / size : 0;
+}
+
+/* Python's floor division of integers (b != 0). */
+static inline int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        q -= 1;
+    return q;
+}
+
+static inline int fits(const int64_t *rows, Py_ssize_t n, const int64_t *cols, const int64_t *amounts,
+                       Py_ssize_t ncols, int64_t node)
+{
+    for (Py_ssize_t c = 0; c < ncols; c++)
+        if (rows[cols[c] * n + node] < amounts[c])
+            return 0;
+    return 1;
+}
+
+enum {
+    A_FUTURE, A_IDLE, A_COLS, A_AMOUNTS, A_PMASK, A_OK, A_TASK, A_PENDING, A_FAILING, A_FVALS, A_IVALS, A_COUNT
+};
+
+static PyObject *search(PyObject *self, PyObject *args)
+{
+    Py_ssize_t start, wanted;
+    long long t, base;
+    int record, scoring;
+    PyObject *o[A_COUNT], *labels_obj;
+    Array a[A_COUNT], lab[MAX_LABELS];
+    int64_t weight[MAX_LABELS], top[MAX_LABELS];
+    int reverse[MAX_LABELS];
+    Py_ssize_t nlabels = 0, i;
+    PyObject *result = NULL;
+    int64_t *taken = NULL;
+    unsigned char *idle_ok = NULL;
+
+    for (i = 0; i < A_COUNT; i++)
+        a[i].held = 0;
+    for (i = 0; i < MAX_LABELS; i++)
+        lab[i].held = 0;
+    if (!PyArg_ParseTuple(args, "nnOOOOOOpOOLOpOOLO!:search", &start, &wanted, &o[A_FUTURE], &o[A_IDLE],
+                          &o[A_COLS], &o[A_AMOUNTS], &o[A_PMASK], &o[A_OK], &record, &o[A_TASK], &o[A_PENDING],
+                          &t, &o[A_FAILING], &scoring, &o[A_FVALS], &o[A_IVALS], &base, &PyTuple_Type,
+                          &labels_obj))
+        return NULL;
+    if (borrow(o[A_FUTURE], &a[A_FUTURE], 8, "future", 0, 0) || borrow(o[A_IDLE], &a[A_IDLE], 8, "idle", 0, 0) ||
+        borrow(o[A_COLS], &a[A_COLS], 8, "cols", 0, 0) || borrow(o[A_AMOUNTS], &a[A_AMOUNTS], 8, "amounts", 0, 0) ||
+        borrow(o[A_PMASK], &a[A_PMASK], 1, "pmask", 1, 0) || borrow(o[A_OK], &a[A_OK], 1, "ok", 1, 1) ||
+        borrow(o[A_TASK], &a[A_TASK], 8, "task", 1, 1) || borrow(o[A_PENDING], &a[A_PENDING], 1, "pending", 1, 1) ||
+        borrow(o[A_FAILING], &a[A_FAILING], 8, "failing", 0, 1) || borrow(o[A_FVALS], &a[A_FVALS], 8, "fvals", 1, 0) ||
+        borrow(o[A_IVALS], &a[A_IVALS], 8, "ivals", 1, 0))
+        goto done;
+    nlabels = PyTuple_GET_SIZE(labels_obj);
+    if (nlabels > MAX_LABELS) {
+        PyErr_Format(PyExc_ValueError, "at most %d labels", MAX_LABELS);
+        goto done;
+    }
+    for (i = 0; i < nlabels; i++) {
+        PyObject *item = PyTuple_GET_ITEM(labels_obj, i);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 3) {
+            PyErr_SetString(PyExc_TypeError, "a label is (raw, weight, reverse)");
+            goto done;
+        }
+        if (borrow(PyTuple_GET_ITEM(item, 0), &lab[i], 8, "label", 0, 0))
+            goto done;
+        weight[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(item, 1));
+        reverse[i] = PyObject_IsTrue(PyTuple_GET_ITEM(item, 2));
+        if ((weight[i] == -1 && PyErr_Occurred()) || reverse[i] < 0)
+            goto done;
+    }
+
+    if (a[A_FUTURE].view.ndim != 2 || a[A_IDLE].view.ndim != 2 ||
+        a[A_IDLE].view.shape[1] != a[A_FUTURE].view.shape[1]) {
+        PyErr_SetString(PyExc_ValueError, "future and idle: resource x node matrices of one shape");
+        goto done;
+    }
+    const Py_ssize_t n = a[A_FUTURE].view.shape[1];
+    const Py_ssize_t ncols = count_of(&a[A_COLS], 8);
+    if (count_of(&a[A_AMOUNTS], 8) != ncols || start < 0 || (n > 0 && start >= n) || wanted < 0) {
+        PyErr_SetString(PyExc_ValueError, "cols and amounts differ in length, or start is out of range");
+        goto done;
+    }
+    for (i = A_PMASK; i < A_COUNT; i++) {
+        if (i != A_FAILING && a[i].held && count_of(&a[i], a[i].view.itemsize) != n) {
+            PyErr_SetString(PyExc_ValueError, "a node array's length is not the number of nodes");
+            goto done;
+        }
+    }
+    for (i = 0; i < nlabels; i++) {
+        if (count_of(&lab[i], 8) != n) {
+            PyErr_SetString(PyExc_ValueError, "a label's length is not the number of nodes");
+            goto done;
+        }
+    }
+    if (record && !(a[A_OK].held && a[A_TASK].held && a[A_PENDING].held && count_of(&a[A_FAILING], 8) >= n)) {
+        PyErr_SetString(PyExc_ValueError, "recording needs ok, task, pending and room for every node in failing");
+        goto done;
+    }
+    const int64_t *rows = a[A_FUTURE].view.buf, *idle = a[A_IDLE].view.buf;
+    const int64_t *cols = a[A_COLS].view.buf, *amounts = a[A_AMOUNTS].view.buf;
+    for (i = 0; i < ncols; i++) {
+        if (cols[i] < 0 || cols[i] >= a[A_FUTURE].view.shape[0]) {
+            PyErr_SetString(PyExc_ValueError, "a column is out of the matrix");
+            goto done;
+        }
+    }
+    const unsigned char *pmask = a[A_PMASK].held ? a[A_PMASK].view.buf : NULL;
+    unsigned char *ok = a[A_OK].held ? a[A_OK].view.buf : NULL;
+    int64_t *task = a[A_TASK].held ? a[A_TASK].view.buf : NULL;
+    unsigned char *pending = a[A_PENDING].held ? a[A_PENDING].view.buf : NULL;
+    int64_t *failing = a[A_FAILING].view.buf;
+
+    /* The walk: candidates taken in walk order, the stop, the failures recorded. */
+    taken = PyMem_Malloc(sizeof(int64_t) * (size_t)(wanted < n ? wanted + 1 : n + 1));
+    if (taken == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t count = 0, shortfalls = 0, failures = 0;
+    int64_t stop = -1;
+    for (Py_ssize_t step = 0; step < n; step++) {
+        int64_t node = start + step < n ? start + step : start + step - n;
+        if (ok != NULL && !ok[node])
+            continue;
+        if (!fits(rows, n, cols, amounts, ncols, node)) {
+            if (record) {
+                ok[node] = 0;
+                task[node] = t;
+                pending[node] = 1;
+                shortfalls++;
+            }
+            continue;
+        }
+        if (pmask != NULL && !pmask[node]) {
+            if (record) {
+                ok[node] = 0;
+                task[node] = t;
+                failing[failures++] = node;
+            }
+            continue;
+        }
+        if (count == wanted) {
+            stop = node;
+            break;
+        }
+        taken[count++] = node;
+    }
+
+    /* The best: node order is walk order from the first taken node below `start`. */
+    int64_t best = -1;
+    if (count > 0) {
+        Py_ssize_t wrap = 0; /* taken[wrap:] are below start: first in node order */
+        while (wrap < count && taken[wrap] >= start)
+            wrap++;
+        idle_ok = PyMem_Malloc((size_t)count);
+        if (idle_ok == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        Py_ssize_t in_idle = 0;
+        for (i = 0; i < count; i++) {
+            idle_ok[i] = (unsigned char)fits(idle, n, cols, amounts, ncols, taken[i]);
+            in_idle += idle_ok[i];
+        }
+        const int only_idle = in_idle > 0;
+        if (!scoring) {
+            for (Py_ssize_t j = 0; j < count && best < 0; j++) {
+                Py_ssize_t p = (j + wrap) % count;
+                if (idle_ok[p])
+                    best = taken[p];
+            }
+            if (best < 0)
+                best = taken[wrap % count];
+        } else {
+            for (Py_ssize_t q = 0; q < nlabels; q++)
+                top[q] = INT64_MIN;
+            for (i = 0; i < count; i++) {
+                if (only_idle && !idle_ok[i])
+                    continue;
+                for (Py_ssize_t q = 0; q < nlabels; q++) {
+                    int64_t v = ((const int64_t *)lab[q].view.buf)[taken[i]];
+                    if (v > top[q])
+                        top[q] = v;
+                }
+            }
+            const double *fvals = a[A_FVALS].held ? a[A_FVALS].view.buf : NULL;
+            const int64_t *ivals = a[A_IVALS].held ? a[A_IVALS].view.buf : NULL;
+            double best_score = 0.0;
+            for (Py_ssize_t j = 0; j < count; j++) {
+                Py_ssize_t p = (j + wrap) % count;
+                if (only_idle && !idle_ok[p])
+                    continue;
+                int64_t node = taken[p];
+                int64_t sum = (ivals != NULL ? ivals[node] : 0) + (int64_t)base;
+                for (Py_ssize_t q = 0; q < nlabels; q++) {
+                    int64_t raw = ((const int64_t *)lab[q].view.buf)[node], norm;
+                    if (top[q] > 0) {
+                        norm = floor_div(MAX_NODE_SCORE * raw, top[q]);
+                        if (reverse[q])
+                            norm = MAX_NODE_SCORE - norm;
+                    } else {
+                        norm = reverse[q] ? MAX_NODE_SCORE : raw;
+                    }
+                    sum += norm * weight[q];
+                }
+                double score = (double)sum;
+                if (fvals != NULL)
+                    score = fvals[node] + score;
+                if (best < 0 || score > best_score) {
+                    best_score = score;
+                    best = node;
+                }
+            }
+        }
+    }
+    result = Py_BuildValue("nLLnn", count, (long long)stop, (long long)best, shortfalls, failures);
+done:
+    PyMem_Free(taken);
+    PyMem_Free(idle_ok);
+    for (i = 0; i < A_COUNT; i++)
+        give_back(&a[i]);
+    for (i = 0; i < MAX_LABELS; i++)
+        give_back(&lab[i]);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"search", search, METH_VARARGS, "One node search of allocate (see kernel.py)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyModuleDef_Slot slots[] = {
+#if PY_VERSION_HEX >= 0x030C0000
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "kernel", "One node search of allocate, native.", 0, methods, slots, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit_kernel(void)
+{
+    return PyModuleDef_Init(&module);
+}

@@ -1,0 +1,152 @@
+"""The native search kernel (``framework/kernel.c``) equals its reference (``kernel.py``):
+the same results and the same writes to the error cache, on random inputs, and the same
+refusals of bad ones. The C module is loaded from this environment's build, beside the
+reference (``make install`` builds it; skipped without a usable build)."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import json
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pyroclast.common import native
+from pyroclast.scheduler.framework import kernel as reference
+
+pytestmark = [pytest.mark.integration]
+
+NAME = "pyroclast.scheduler.framework.kernel"
+
+
+@pytest.fixture(scope="module")
+def compiled() -> ModuleType:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYROCLAST_NATIVE", "1")
+        usable, why = native.status()
+    if not usable:
+        pytest.skip(f"no usable native build in this environment: {why}")
+    root = native.native_dir()
+    manifest = json.loads((root / native.MANIFEST).read_text())
+    path = root / manifest["modules"][NAME]
+    loader = importlib.machinery.ExtensionFileLoader(NAME, str(path))
+    spec = importlib.util.spec_from_file_location(NAME, path, loader=loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)  # (not put in sys.modules)
+    loader.exec_module(module)
+    assert module.__file__ is not None
+    assert module.__file__.endswith(native._suffix())
+    return module
+
+
+@st.composite
+def inputs(draw: st.DrawFn) -> dict[str, Any]:
+    n = draw(st.integers(1, 40))
+    rows = draw(st.integers(2, 4))
+    small = st.integers(0, 6)
+    future = np.array(draw(st.lists(small, min_size=rows * n, max_size=rows * n)), dtype=np.int64)
+    future = future.reshape(rows, n)
+    # idle never above future here, as in a session; the kernel does not rely on it
+    idle = future - np.array(draw(st.lists(small, min_size=rows * n, max_size=rows * n))).reshape(rows, n)
+    ncols = draw(st.integers(1, rows))
+    cols = np.array(draw(st.permutations(range(rows)))[:ncols], dtype=np.intp)
+    amounts = np.array(draw(st.lists(st.integers(0, 4), min_size=ncols, max_size=ncols)), dtype=np.int64)
+    bools = st.lists(st.booleans(), min_size=n, max_size=n)
+    pmask = np.array(draw(bools), dtype=np.bool_) if draw(st.booleans()) else None
+    record = draw(st.booleans())
+    ok = np.array(draw(bools), dtype=np.bool_) if record or draw(st.booleans()) else None
+    ints = st.lists(st.integers(-5, 300), min_size=n, max_size=n)
+    labels = tuple(
+        (np.array(draw(ints), dtype=np.int64), draw(st.integers(0, 3)), draw(st.booleans()))
+        for _ in range(draw(st.integers(0, 2)))
+    )
+    floats = st.lists(st.floats(0, 200, allow_nan=False, width=32), min_size=n, max_size=n)
+    return {
+        "start": draw(st.integers(0, n - 1)),
+        "wanted": draw(st.integers(0, n + 1)),
+        "future": future,
+        "idle": np.ascontiguousarray(idle, dtype=np.int64),
+        "cols": cols,
+        "amounts": amounts,
+        "pmask": pmask,
+        "ok": ok,
+        "record": record,
+        "task": np.full(n, -1, dtype=np.int64) if record else None,
+        "pending": np.zeros(n, dtype=np.bool_) if record else None,
+        "t": draw(st.integers(0, 9)),
+        "failing": np.full(n, -7, dtype=np.intp),
+        "scoring": draw(st.booleans()),
+        "fvals": np.array(draw(floats), dtype=np.float64) if draw(st.booleans()) else None,
+        "ivals": np.array(draw(ints), dtype=np.int64) if draw(st.booleans()) else None,
+        "base": draw(st.integers(-10, 10)),
+        "labels": labels,
+    }
+
+
+def _copy(args: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in args.items()}
+
+
+def _call(module: ModuleType, args: dict[str, Any]) -> tuple[int, int, int, int, int]:
+    keys = (
+        "start", "wanted", "future", "idle", "cols", "amounts", "pmask", "ok", "record", "task",
+        "pending", "t", "failing", "scoring", "fvals", "ivals", "base", "labels",
+    )  # fmt: skip
+    out: tuple[int, int, int, int, int] = module.search(*(args[k] for k in keys))
+    return out
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(args=inputs())
+def test_native_kernel_equals_the_reference(compiled: ModuleType, args: dict[str, Any]) -> None:
+    mine, theirs = _copy(args), _copy(args)
+    got = _call(compiled, mine)
+    want = _call(reference, theirs)
+    assert got == want
+    failures = want[4]
+    assert np.array_equal(mine["failing"][:failures], theirs["failing"][:failures])
+    for key in ("ok", "task", "pending"):
+        if args[key] is not None:
+            assert np.array_equal(mine[key], theirs[key]), key
+
+
+def test_native_kernel_refuses_bad_input(compiled: ModuleType) -> None:
+    n = 4
+    good: dict[str, Any] = {
+        "start": 0,
+        "wanted": 2,
+        "future": np.ones((2, n), dtype=np.int64),
+        "idle": np.ones((2, n), dtype=np.int64),
+        "cols": np.array([0, 1], dtype=np.intp),
+        "amounts": np.array([1, 1], dtype=np.int64),
+        "pmask": None,
+        "ok": None,
+        "record": False,
+        "task": None,
+        "pending": None,
+        "t": 0,
+        "failing": np.empty(n, dtype=np.intp),
+        "scoring": True,
+        "fvals": None,
+        "ivals": None,
+        "base": 0,
+        "labels": (),
+    }
+    assert _call(compiled, good) == _call(reference, good) == (2, 2, 0, 0, 0)
+    with pytest.raises(TypeError, match="items of 8 bytes"):
+        _call(compiled, {**good, "future": np.ones((2, n), dtype=np.int32)})
+    with pytest.raises(ValueError, match="recording needs"):
+        _call(compiled, {**good, "record": True})
+    with pytest.raises(ValueError, match="recording needs"):
+        _call(reference, {**good, "record": True})
+    with pytest.raises(ValueError, match="number of nodes"):
+        _call(compiled, {**good, "pmask": np.ones(n + 1, dtype=np.bool_)})
+    with pytest.raises(ValueError, match="out of the matrix"):
+        _call(compiled, {**good, "cols": np.array([0, 5], dtype=np.intp)})
+    with pytest.raises(ValueError, match="start is out of range"):
+        _call(compiled, {**good, "start": n})
