@@ -67,11 +67,89 @@ static inline int fits(const int64_t *rows, Py_ssize_t n, const int64_t *cols, c
     return 1;
 }
 
+#define MAX_COLS 64
+
+/* A walk's inputs and its progress. */
+typedef struct {
+    const int64_t *const *rows; /* the future rows of the request's columns */
+    const int64_t *amounts;
+    Py_ssize_t ncols;
+    const unsigned char *pmask;
+    unsigned char *ok;
+    int64_t *task;
+    unsigned char *pending;
+    int64_t *failing;
+    int64_t t;
+    int record;
+    Py_ssize_t wanted;
+    int64_t *taken;
+    Py_ssize_t count;
+    int64_t stop;
+    Py_ssize_t shortfalls, failures;
+} Walk;
+
+/* Walk nodes [lo, hi) in blocks of 64: each node's state is computed without branches into
+ * bit sets (candidate, short, failing), then the candidates are taken in order up to the stop
+ * and the failures before the stop recorded. Whether the walk stopped. */
+static int walk(Walk *w, Py_ssize_t lo, Py_ssize_t hi)
+{
+    for (Py_ssize_t b = lo; b < hi; b += 64) {
+        const int len = hi - b < 64 ? (int)(hi - b) : 64;
+        uint64_t cand = 0, shortb = 0, failb = 0;
+        for (int j = 0; j < len; j++) {
+            const Py_ssize_t node = b + j;
+            const uint64_t o = w->ok != NULL ? w->ok[node] : 1;
+            uint64_t f = 1;
+            for (Py_ssize_t c = 0; c < w->ncols; c++)
+                f &= (uint64_t)(w->rows[c][node] >= w->amounts[c]);
+            const uint64_t p = w->pmask != NULL ? w->pmask[node] : 1;
+            cand |= (o & f & p) << j;
+            shortb |= (o & (f ^ 1)) << j;
+            failb |= (o & f & (p ^ 1)) << j;
+        }
+        uint64_t walked = ~(uint64_t)0; /* the block's nodes up to the stop */
+        int stopped = 0;
+        while (cand) {
+            const int j = __builtin_ctzll(cand);
+            cand &= cand - 1;
+            if (w->count == w->wanted) {
+                w->stop = b + j;
+                walked = (2ULL << j) - 1;
+                stopped = 1;
+                break;
+            }
+            w->taken[w->count++] = b + j;
+        }
+        if (w->record) {
+            uint64_t bits = shortb & walked;
+            while (bits) {
+                const Py_ssize_t node = b + __builtin_ctzll(bits);
+                bits &= bits - 1;
+                w->ok[node] = 0;
+                w->task[node] = w->t;
+                w->pending[node] = 1;
+                w->shortfalls++;
+            }
+            bits = failb & walked;
+            while (bits) {
+                const Py_ssize_t node = b + __builtin_ctzll(bits);
+                bits &= bits - 1;
+                w->ok[node] = 0;
+                w->task[node] = w->t;
+                w->failing[w->failures++] = node;
+            }
+        }
+        if (stopped)
+            return 1;
+    }
+    return 0;
+}
+
 enum {
     A_FUTURE, A_IDLE, A_COLS, A_AMOUNTS, A_PMASK, A_OK, A_TASK, A_PENDING, A_FAILING, A_FVALS, A_IVALS, A_COUNT
 };
 
-static PyObject *search(PyObject *self, PyObject *args)
+static PyObject *search(PyObject *Py_UNUSED(self), PyObject *args)
 {
     Py_ssize_t start, wanted;
     long long t, base;
@@ -167,35 +245,19 @@ static PyObject *search(PyObject *self, PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t count = 0, shortfalls = 0, failures = 0;
-    int64_t stop = -1;
-    for (Py_ssize_t step = 0; step < n; step++) {
-        int64_t node = start + step < n ? start + step : start + step - n;
-        if (ok != NULL && !ok[node])
-            continue;
-        if (!fits(rows, n, cols, amounts, ncols, node)) {
-            if (record) {
-                ok[node] = 0;
-                task[node] = t;
-                pending[node] = 1;
-                shortfalls++;
-            }
-            continue;
-        }
-        if (pmask != NULL && !pmask[node]) {
-            if (record) {
-                ok[node] = 0;
-                task[node] = t;
-                failing[failures++] = node;
-            }
-            continue;
-        }
-        if (count == wanted) {
-            stop = node;
-            break;
-        }
-        taken[count++] = node;
+    const int64_t *future_rows[MAX_COLS];
+    if (ncols > MAX_COLS) {
+        PyErr_Format(PyExc_ValueError, "at most %d columns", MAX_COLS);
+        goto done;
     }
+    for (i = 0; i < ncols; i++)
+        future_rows[i] = rows + cols[i] * n;
+    Walk w = {future_rows, amounts, ncols, pmask, ok, task, pending, failing, (int64_t)t, record, wanted,
+              taken, 0, -1, 0, 0};
+    if (!walk(&w, start, n))
+        walk(&w, 0, start);
+    const Py_ssize_t count = w.count, shortfalls = w.shortfalls, failures = w.failures;
+    const int64_t stop = w.stop;
 
     /* The best: node order is walk order from the first taken node below `start`. */
     int64_t best = -1;
