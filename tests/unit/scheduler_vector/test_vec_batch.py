@@ -14,6 +14,7 @@ from pyroclast.scheduler.framework import NodeSearch, Session, open_session
 from pyroclast.scheduler.framework.vector_batch import CandidateRuns
 from pyroclast.scheduler.framework.vector_cache import ColumnCache
 from pyroclast.scheduler.framework.vector_forms import VectorForms
+from pyroclast.scheduler.plugins import nodeorder_resources
 from pyroclast.scheduler.plugins.binpack import BinpackForm
 from pyroclast.scheduler.plugins.nodeorder_vector import NodeOrderForm
 from pyroclast.scheduler.testing.synthetic import ClusterShape, synthetic_cluster
@@ -87,10 +88,13 @@ def test_nodeorder_one_node_patch_equals_array(seed: int, scale: float) -> None:
     every = np.arange(len(ssn.node_list), dtype=np.intp)
     for job in ssn.jobs.values():
         for task in job.tasks_in(TaskStatus.PENDING).values():
-            for balanced in (False, True):
-                array = form._resource_scores(task.pod, every, balanced).tolist()
-                one = [form._resource_score_at(task.pod, i, balanced) for i in every.tolist()]
-                assert one == array
+            requests = form._requests(task.pod)
+            # (least requested, most requested, balanced allocation)
+            for weights in ((1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 0, 1), (2, 3, 4)):
+                array = np.empty(len(every), dtype=np.int64)
+                nodeorder_resources.scores(form.rows, every, array, requests, weights)
+                one = [nodeorder_resources.score_at(form.rows, i, requests, weights) for i in every.tolist()]
+                assert one == array.tolist()
 
 
 def test_column_cache_patches_changed_nodes_only() -> None:

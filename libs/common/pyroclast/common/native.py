@@ -180,7 +180,7 @@ args = sys.argv[1:]
 first = args.index("--")
 second = args.index("--", first + 1)
 specs = (a.split("=", 1) for a in args[first + 1 : second])
-plain = [Extension(n, [p], extra_compile_args=["-O2"]) for n, p in specs]
+plain = [Extension(n, [p], extra_compile_args=["-O2"], libraries=["m"]) for n, p in specs]
 setup(
     name="pyroclast-native",
     packages=[],

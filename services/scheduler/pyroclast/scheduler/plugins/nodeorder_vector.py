@@ -11,7 +11,6 @@ operation mirrors :func:`.nodeorder.batch_scores`, its oracle, so the numbers ar
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -25,6 +24,7 @@ from pyroclast.scheduler.api import NodeInfo, TaskInfo
 from pyroclast.scheduler.framework.vector import IndexArray, NodeMatrix
 from pyroclast.scheduler.framework.vector_cache import ColumnCache
 from pyroclast.scheduler.framework.vector_forms import IntScores, Label
+from pyroclast.scheduler.plugins import nodeorder_resources
 from pyroclast.scheduler.plugins.nodeorder import (
     MAX_NODE_SCORE,
     is_best_effort,
@@ -32,7 +32,7 @@ from pyroclast.scheduler.plugins.nodeorder import (
     nonzero_request,
     taint_toleration_score,
 )
-from pyroclast.scheduler.plugins.nodeorder_norm import normalize, normalize_one, weighted2
+from pyroclast.scheduler.plugins.nodeorder_norm import normalize, normalize_one
 from pyroclast.scheduler.plugins.pod_affinity_score import (
     inter_pod_affinity_scores,
     topology_scores,
@@ -41,6 +41,7 @@ from pyroclast.scheduler.plugins.pod_affinity_score import (
 if TYPE_CHECKING:
     from pyroclast.scheduler.framework import Session
     from pyroclast.scheduler.plugins.nodeorder import NodeOrderPlugin
+    from pyroclast.scheduler.plugins.nodeorder_resources import Pod
 
 __all__ = ["NodeOrderForm"]
 
@@ -70,7 +71,6 @@ class NodeOrderForm:
         ).reshape(3, n)
         self.safe[:] = np.where(self.alloc != 0, self.alloc, 1)
         # cpu and memory allocatable on every node: the per-node masks of the scores are all true
-        self.all_counted = bool((self.alloc[:2] != 0).all())
         self.plugin = plugin
         self._labels: dict[bytes, tuple[Ints, bool]] = {}
         # by the pod's id (the shape keeps the pod, so the id stays its own)
@@ -81,8 +81,6 @@ class NodeOrderForm:
         # per node: the keys of the tasks its sums count, and the sums (requests, non-zero requests)
         self._counted: list[set[str]] = [set() for _ in range(n)]
         self._sums: list[list[int]] = [[0] * 5 for _ in range(n)]
-        # per node, its allocatable and safe-divisor rows as Python ints (fixed in a session)
-        self._static: list[list[int]] = self.rows[0:6].T.tolist()
         for i in range(n):
             self._refresh(i)
         self.stamp = len(matrix.log)
@@ -144,54 +142,6 @@ class NodeOrderForm:
                 self._refresh(i)
             self.stamp = len(m.log)
 
-    # -- resource scores ------------------------------------------------------------------
-    def _fit(self, pod: PodRecord, cols: _Columns, weights: tuple[int, int], *, most: bool) -> Ints:
-        alloc, safe = cols.alloc[:2], cols.safe[:2]
-        req = cols.nonzero + np.array([[nonzero_request(pod, CPU)], [nonzero_request(pod, MEMORY)]])
-        if most:
-            score = np.minimum(req, alloc) * MAX_NODE_SCORE // safe
-        else:
-            score = np.where(req > alloc, 0, (alloc - req) * MAX_NODE_SCORE // safe)
-        w0, w1 = weights
-        if self.all_counted:
-            total = score[0] * w0 + score[1] * w1
-            out: Ints = total // (w0 + w1) if w0 + w1 > 0 else np.zeros(cols.size, dtype=np.int64)
-            return out
-        counted = alloc != 0
-        total = np.where(counted[0], score[0] * w0, 0) + np.where(counted[1], score[1] * w1, 0)
-        weight_sum = np.where(counted[0], w0, 0) + np.where(counted[1], w1, 0)
-        out = np.where(weight_sum > 0, total // np.where(weight_sum > 0, weight_sum, 1), 0)
-        return out
-
-    def _balanced(self, pod: PodRecord, cols: _Columns) -> Ints:
-        reqs = pod.requests
-        pod_req = np.array([[reqs.get(name, 0)] for name in _RES], dtype=np.int64)
-        fracs = np.minimum((cols.requested + pod_req) / cols.safe, 1.0)
-        if self.all_counted and pod_req[2, 0] == 0:
-            # cpu and memory only, on every node
-            std: Floats = np.abs((fracs[0] - fracs[1]) / 2)
-        else:
-            valid = cols.alloc != 0
-            if pod_req[2, 0] == 0:
-                valid[2] = False
-            count = valid[0].astype(np.int64) + valid[1] + valid[2]
-            std = np.zeros(cols.size, dtype=np.float64)
-            two = count == 2
-            if two.any():
-                # the first two valid fractions, in resource order
-                f0 = np.where(valid[0], fracs[0], fracs[1])
-                f1 = np.where(valid[0] & valid[1], fracs[1], fracs[2])
-                std = np.where(two, np.abs((f0 - f1) / 2), std)
-            three = count == 3
-            if three.any():
-                mean = (fracs[0] + fracs[1] + fracs[2]) / 3
-                sq = (fracs[0] - mean) * (fracs[0] - mean)
-                sq = sq + (fracs[1] - mean) * (fracs[1] - mean)
-                sq = sq + (fracs[2] - mean) * (fracs[2] - mean)
-                std = np.where(three, np.sqrt(sq / 3), std)
-        out: Ints = np.trunc((1 - std) * MAX_NODE_SCORE).astype(np.int64)
-        return out
-
     def scores(self, task: TaskInfo, idx: IndexArray) -> Floats:
         """Weighted integer scores summed exactly (as the scalar float sums of integers are).
 
@@ -233,8 +183,8 @@ class NodeOrderForm:
         if w.least_requested or w.most_requested or balanced:
             resource = self._resource_cache.get(
                 shape.key[0],
-                lambda at: self._resource_scores(pod, at, balanced),
-                lambda i: self._resource_score_at(pod, i, balanced),
+                lambda at: self._resource_scores(shape, at),
+                lambda i: self._resource_score_at(shape, i),
             )
         base = 0
         labels: list[Label] = []
@@ -270,14 +220,16 @@ class NodeOrderForm:
             self._label_scores("taint", pod, taint_toleration_score) if w.taint_toleration else (None, True)
         )
         labels = _label_keys(pod) if w.node_affinity or w.taint_toleration else (b"", b"")
-        return _Shape(pod, balanced, (self._shape_key(pod, balanced), *labels), aff, taint)
+        requests = self._requests(pod)
+        weights = (w.least_requested, w.most_requested, w.balanced_resource if balanced else 0)
+        return _Shape(pod, balanced, ((*requests, balanced), *labels), aff, taint, requests, weights)
 
     def _shape_scores(self, shape: _Shape, tops: list[int], idx: IndexArray) -> Floats:
         """Every part but inter-pod affinity on nodes ``idx``, given the label maxima ``tops``."""
         w = self.w
-        pod, balanced = shape.pod, shape.balanced
+        balanced = shape.balanced
         if w.least_requested or w.most_requested or balanced:
-            total = self._resource_scores(pod, idx, balanced)
+            total = self._resource_scores(shape, idx)
         else:
             total = np.zeros(len(idx), dtype=np.int64)
         it = iter(tops)
@@ -296,10 +248,10 @@ class NodeOrderForm:
     def _shape_score_at(self, shape: _Shape, tops: list[int], i: int) -> float:
         """:meth:`_shape_scores` of one node in Python numbers."""
         w = self.w
-        pod, balanced = shape.pod, shape.balanced
+        balanced = shape.balanced
         total = 0
         if w.least_requested or w.most_requested or balanced:
-            total = self._resource_score_at(pod, i, balanced)
+            total = self._resource_score_at(shape, i)
         it = iter(tops)
         raw, zero = shape.aff
         if raw is not None and not zero:
@@ -312,71 +264,26 @@ class NodeOrderForm:
                 total += normalize_one(int(raw[i]), next(it), reverse=True) * w.taint_toleration
         return float(total)
 
-    def _shape_key(self, pod: PodRecord, balanced: bool) -> tuple[int, ...]:
+    def _requests(self, pod: PodRecord) -> Pod:
         """What the resource scores read of a pod: its (non-zero) requests."""
         reqs = pod.requests
         return (
             nonzero_request(pod, CPU),
             nonzero_request(pod, MEMORY),
-            *(reqs.get(name, 0) for name in _RES),
-            balanced,
+            reqs.get(CPU, 0),
+            reqs.get(MEMORY, 0),
+            reqs.get(GPU, 0),
         )
 
-    def _resource_scores(self, pod: PodRecord, idx: IndexArray, balanced: bool) -> Ints:
+    def _resource_scores(self, shape: _Shape, idx: IndexArray) -> Ints:
         """The weighted least/most allocated and balanced scores of nodes ``idx`` (element-wise)."""
-        w = self.w
-        cols = _Columns(self, idx)
-        total: Ints = np.zeros(len(idx), dtype=np.int64)
-        if w.least_requested:
-            total += self._fit(pod, cols, (50, 50), most=False) * w.least_requested
-        if w.most_requested:
-            total += self._fit(pod, cols, (1, 1), most=True) * w.most_requested
-        if balanced:
-            total += self._balanced(pod, cols) * w.balanced_resource
-        return total
+        out: Ints = np.empty(len(idx), dtype=np.int64)
+        nodeorder_resources.scores(self.rows, idx, out, shape.requests, shape.weights)
+        return out
 
-    def _resource_score_at(self, pod: PodRecord, i: int, balanced: bool) -> int:
-        """:meth:`_resource_scores` of one node in Python numbers, operation by operation
-        (a patch of one node costs less so than an array expression)."""
-        w = self.w
-        # (the node's column of ``rows``: its fixed part, then the sums ``_refresh`` wrote)
-        col = self._static[i] + self._sums[i]
-        a_cpu, a_mem, a_gpu, s_cpu, s_mem, s_gpu, r_cpu, r_mem, r_gpu, nz_cpu, nz_mem = col
-        total = 0
-        if w.least_requested or w.most_requested:
-            q0 = nz_cpu + nonzero_request(pod, CPU)
-            q1 = nz_mem + nonzero_request(pod, MEMORY)
-            if w.least_requested:
-                p0 = 0 if q0 > a_cpu else (a_cpu - q0) * MAX_NODE_SCORE // s_cpu
-                p1 = 0 if q1 > a_mem else (a_mem - q1) * MAX_NODE_SCORE // s_mem
-                total += weighted2(p0, p1, a_cpu, a_mem, 50, 50) * w.least_requested
-            if w.most_requested:
-                p0 = min(q0, a_cpu) * MAX_NODE_SCORE // s_cpu
-                p1 = min(q1, a_mem) * MAX_NODE_SCORE // s_mem
-                total += weighted2(p0, p1, a_cpu, a_mem, 1, 1) * w.most_requested
-        if balanced:
-            reqs = pod.requests
-            pod_gpu = reqs.get(GPU, 0)
-            f0 = min(float(r_cpu + reqs.get(CPU, 0)) / float(s_cpu), 1.0)
-            f1 = min(float(r_mem + reqs.get(MEMORY, 0)) / float(s_mem), 1.0)
-            v0, v1, v2 = a_cpu != 0, a_mem != 0, a_gpu != 0 and pod_gpu != 0
-            std = 0.0
-            if v0 and v1 and not v2:  # (the common case: the two fractions picked)
-                std = abs((f0 - f1) / 2)
-            else:
-                f2 = min(float(r_gpu + pod_gpu) / float(s_gpu), 1.0)
-                fracs = (f0, f1, f2)
-                picked = [f for f, v in zip(fracs, (v0, v1, v2), strict=True) if v]
-                if len(picked) == 2:
-                    std = abs((picked[0] - picked[1]) / 2)
-                elif len(picked) == 3:
-                    mean = (fracs[0] + fracs[1] + fracs[2]) / 3
-                    sq = (fracs[0] - mean) * (fracs[0] - mean)
-                    sq = sq + (fracs[1] - mean) * (fracs[1] - mean)
-                    sq = sq + (fracs[2] - mean) * (fracs[2] - mean)
-                    std = math.sqrt(sq / 3)
-            total += math.trunc((1 - std) * MAX_NODE_SCORE) * w.balanced_resource
-        return total
+    def _resource_score_at(self, shape: _Shape, i: int) -> int:
+        """:meth:`_resource_scores` of one node (a patch of one node costs less so)."""
+        return nodeorder_resources.score_at(self.rows, i, shape.requests, shape.weights)
 
     def _label_scores(
         self, kind: str, pod: PodRecord, fn: Callable[[PodRecord, NodeInfo], int]
@@ -390,21 +297,6 @@ class NodeOrderForm:
             raw = np.array([fn(pod, n) for n in self.matrix.nodes], dtype=np.int64)
             cached = self._labels[key] = (raw, not raw.any())
         return cached
-
-
-class _Columns:
-    """The candidates' columns of the form's request and allocatable rows, gathered once."""
-
-    __slots__ = ("alloc", "nonzero", "requested", "safe", "size")
-
-    def __init__(self, form: NodeOrderForm, idx: IndexArray) -> None:
-        self.size = len(idx)
-        # (every node, in order: the rows themselves; the scores read them, never write them)
-        rows = form.rows if idx is form._score_cache.all else form.rows.take(idx, axis=1)
-        self.alloc = rows[0:3]
-        self.safe = rows[3:6]
-        self.requested = rows[6:9]
-        self.nonzero = rows[9:11]
 
 
 _NO_AFFINITY = b"aff" + msgspec.json.encode(None)
@@ -433,7 +325,7 @@ class _Shape:
     """What the scores read of a pod: its resource key, whether balanced allocation counts,
     and its raw label scores (None: weight 0) with whether they are zero everywhere."""
 
-    __slots__ = ("aff", "balanced", "key", "pod", "taint")
+    __slots__ = ("aff", "balanced", "key", "pod", "requests", "taint", "weights")
 
     def __init__(
         self,
@@ -442,9 +334,14 @@ class _Shape:
         key: tuple[object, ...],
         aff: tuple[Ints | None, bool],
         taint: tuple[Ints | None, bool],
+        requests: Pod,
+        weights: tuple[int, int, int],
     ) -> None:
         self.pod = pod
         self.balanced = balanced
         self.key = key
         self.aff = aff
         self.taint = taint
+        # (as :mod:`.nodeorder_resources` takes them: the pod's requests, the weights)
+        self.requests = requests
+        self.weights = weights

@@ -1,7 +1,8 @@
-"""The native search kernel (``framework/kernel.c``) equals its reference (``kernel.py``):
-the same results and the same writes to the error cache, on random inputs, and the same
-refusals of bad ones. The C module is loaded from this environment's build, beside the
-reference (``make install`` builds it; skipped without a usable build)."""
+"""The modules the native build makes from C sources equal their Python references, on random
+inputs: the search kernel (``framework/kernel.c``: the same results and the same writes to
+the error cache, and the same refusals of bad input) and nodeorder's resource scores
+(``plugins/nodeorder_resources.c``). Each C module is loaded from this environment's build,
+beside its reference (``make install`` builds it; skipped without a usable build)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,13 @@ from hypothesis import strategies as st
 
 from pyroclast.common import native
 from pyroclast.scheduler.framework import kernel as reference
+from pyroclast.scheduler.plugins import nodeorder_resources
 
 pytestmark = [pytest.mark.integration]
 
-NAME = "pyroclast.scheduler.framework.kernel"
 
-
-@pytest.fixture(scope="module")
-def compiled() -> ModuleType:
+def _load(name: str) -> ModuleType:
+    """The build's C module ``name``, loaded beside the reference (not put in sys.modules)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PYROCLAST_NATIVE", "1")
         usable, why = native.status()
@@ -33,15 +33,25 @@ def compiled() -> ModuleType:
         pytest.skip(f"no usable native build in this environment: {why}")
     root = native.native_dir()
     manifest = json.loads((root / native.MANIFEST).read_text())
-    path = root / manifest["modules"][NAME]
-    loader = importlib.machinery.ExtensionFileLoader(NAME, str(path))
-    spec = importlib.util.spec_from_file_location(NAME, path, loader=loader)
+    path = root / manifest["modules"][name]
+    loader = importlib.machinery.ExtensionFileLoader(name, str(path))
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
     assert spec is not None
-    module = importlib.util.module_from_spec(spec)  # (not put in sys.modules)
+    module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
     assert module.__file__ is not None
     assert module.__file__.endswith(native._suffix())
     return module
+
+
+@pytest.fixture(scope="module")
+def compiled() -> ModuleType:
+    return _load("pyroclast.scheduler.framework.kernel")
+
+
+@pytest.fixture(scope="module")
+def compiled_resources() -> ModuleType:
+    return _load("pyroclast.scheduler.plugins.nodeorder_resources")
 
 
 @st.composite
@@ -150,3 +160,53 @@ def test_native_kernel_refuses_bad_input(compiled: ModuleType) -> None:
         _call(compiled, {**good, "cols": np.array([0, 5], dtype=np.intp)})
     with pytest.raises(ValueError, match="start is out of range"):
         _call(compiled, {**good, "start": n})
+
+
+@st.composite
+def resource_rows(draw: st.DrawFn) -> tuple[Any, ...]:
+    """A form's rows (allocatable, safe divisors, requests, non-zero requests), a pod, weights."""
+    n = draw(st.integers(1, 30))
+    amount = st.integers(0, 2**36) | st.sampled_from([0, 1, 100, 1000, 64_000])
+
+    def row() -> list[int]:
+        return draw(st.lists(amount, min_size=n, max_size=n))
+
+    alloc = np.array(
+        [row(), row(), draw(st.lists(st.integers(0, 8), min_size=n, max_size=n))], dtype=np.int64
+    )
+    safe = np.where(alloc != 0, alloc, 1)
+    rows = np.concatenate((alloc, safe, np.array([row(), row(), row(), row(), row()], dtype=np.int64)))
+    pod = (draw(amount), draw(amount), draw(amount), draw(amount), draw(st.integers(0, 4)))
+    weights = (draw(st.integers(0, 3)), draw(st.integers(0, 3)), draw(st.integers(0, 3)))
+    return np.ascontiguousarray(rows), pod, weights
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=resource_rows())
+def test_native_resource_scores_equal_the_reference(
+    compiled_resources: ModuleType, case: tuple[Any, ...]
+) -> None:
+    rows, pod, weights = case
+    idx = np.arange(rows.shape[1], dtype=np.intp)[::-1].copy()
+    want = np.empty(len(idx), dtype=np.int64)
+    nodeorder_resources.scores(rows, idx, want, pod, weights)
+    got = np.empty(len(idx), dtype=np.int64)
+    compiled_resources.scores(rows, idx, got, pod, weights)
+    assert got.tolist() == want.tolist()
+    for j, i in enumerate(idx.tolist()):
+        assert compiled_resources.score_at(rows, i, pod, weights) == want[j]
+        assert nodeorder_resources.score_at(rows, i, pod, weights) == want[j]
+
+
+def test_native_resource_scores_refuse_bad_input(compiled_resources: ModuleType) -> None:
+    rows = np.ones((11, 3), dtype=np.int64)
+    out = np.empty(2, dtype=np.int64)
+    pod, weights = (1, 1, 1, 1, 0), (1, 1, 1)
+    with pytest.raises(ValueError, match="11 x node"):
+        compiled_resources.scores(rows[:10].copy(), np.array([0, 1], dtype=np.intp), out, pod, weights)
+    with pytest.raises(IndexError, match="out of the rows"):
+        compiled_resources.scores(rows, np.array([0, 3], dtype=np.intp), out, pod, weights)
+    with pytest.raises(ValueError, match="as many"):
+        compiled_resources.scores(rows, np.array([0], dtype=np.intp), out, pod, weights)
+    with pytest.raises(IndexError, match="out of the rows"):
+        compiled_resources.score_at(rows, 5, pod, weights)
