@@ -11,6 +11,7 @@
 
 #define MAX_NODE_SCORE 100
 #define MAX_LABELS 8
+#define MEMO 128
 
 typedef struct {
     Py_buffer view;
@@ -58,13 +59,13 @@ static inline int64_t floor_div(int64_t a, int64_t b)
     return q;
 }
 
-static inline int fits(const int64_t *rows, Py_ssize_t n, const int64_t *cols, const int64_t *amounts,
-                       Py_ssize_t ncols, int64_t node)
+/* kube-scheduler's normalisation of a raw score by the group's maximum `top`. */
+static inline int64_t normalised(int64_t raw, int64_t top, int reverse)
 {
-    for (Py_ssize_t c = 0; c < ncols; c++)
-        if (rows[cols[c] * n + node] < amounts[c])
-            return 0;
-    return 1;
+    if (top <= 0)
+        return reverse ? MAX_NODE_SCORE : raw;
+    const int64_t norm = floor_div(MAX_NODE_SCORE * raw, top);
+    return reverse ? MAX_NODE_SCORE - norm : norm;
 }
 
 #define MAX_COLS 64
@@ -95,18 +96,32 @@ static int walk(Walk *w, Py_ssize_t lo, Py_ssize_t hi)
 {
     for (Py_ssize_t b = lo; b < hi; b += 64) {
         const int len = hi - b < 64 ? (int)(hi - b) : 64;
-        uint64_t cand = 0, shortb = 0, failb = 0;
-        for (int j = 0; j < len; j++) {
-            const Py_ssize_t node = b + j;
-            const uint64_t o = w->ok != NULL ? w->ok[node] : 1;
-            uint64_t f = 1;
-            for (Py_ssize_t c = 0; c < w->ncols; c++)
-                f &= (uint64_t)(w->rows[c][node] >= w->amounts[c]);
-            const uint64_t p = w->pmask != NULL ? w->pmask[node] : 1;
-            cand |= (o & f & p) << j;
-            shortb |= (o & (f ^ 1)) << j;
-            failb |= (o & f & (p ^ 1)) << j;
+        const uint64_t all = len == 64 ? ~(uint64_t)0 : (((uint64_t)1 << len) - 1);
+        /* one simple loop per input, so that the compiler can vectorise each */
+        uint64_t usable = all, unfit = 0, passing = all;
+        if (w->ok != NULL) {
+            const unsigned char *ok = w->ok + b;
+            usable = 0;
+            for (int j = 0; j < len; j++)
+                usable |= (uint64_t)ok[j] << j;
+            if (usable == 0)
+                continue; /* every node failed before: nothing to take or record */
         }
+        for (Py_ssize_t c = 0; c < w->ncols; c++) {
+            const int64_t *row = w->rows[c] + b, amount = w->amounts[c];
+            uint64_t bits = 0;
+            for (int j = 0; j < len; j++)
+                bits |= (uint64_t)(row[j] < amount) << j;
+            unfit |= bits;
+        }
+        if (w->pmask != NULL) {
+            const unsigned char *pmask = w->pmask + b;
+            passing = 0;
+            for (int j = 0; j < len; j++)
+                passing |= (uint64_t)pmask[j] << j;
+        }
+        uint64_t cand = usable & ~unfit & passing;
+        const uint64_t shortb = usable & unfit, failb = usable & ~unfit & ~passing;
         uint64_t walked = ~(uint64_t)0; /* the block's nodes up to the stop */
         int stopped = 0;
         while (cand) {
@@ -270,58 +285,74 @@ static PyObject *search(PyObject *Py_UNUSED(self), PyObject *args)
             PyErr_NoMemory();
             goto done;
         }
+        const int64_t *idle_rows[MAX_COLS];
+        for (i = 0; i < ncols; i++)
+            idle_rows[i] = idle + cols[i] * n;
         Py_ssize_t in_idle = 0;
         for (i = 0; i < count; i++) {
-            idle_ok[i] = (unsigned char)fits(idle, n, cols, amounts, ncols, taken[i]);
-            in_idle += idle_ok[i];
+            const int64_t node = taken[i];
+            unsigned char fits_idle = 1;
+            for (Py_ssize_t c = 0; c < ncols; c++)
+                fits_idle &= (unsigned char)(idle_rows[c][node] >= amounts[c]);
+            idle_ok[i] = fits_idle;
+            in_idle += fits_idle;
         }
         const int only_idle = in_idle > 0;
+        /* node order: taken[wrap:count], then taken[0:wrap] */
+        const Py_ssize_t from[2] = {wrap, 0}, to[2] = {count, wrap};
         if (!scoring) {
-            for (Py_ssize_t j = 0; j < count && best < 0; j++) {
-                Py_ssize_t p = (j + wrap) % count;
-                if (idle_ok[p])
-                    best = taken[p];
-            }
+            for (int part = 0; part < 2 && best < 0; part++)
+                for (Py_ssize_t p = from[part]; p < to[part] && best < 0; p++)
+                    if (idle_ok[p])
+                        best = taken[p];
             if (best < 0)
                 best = taken[wrap % count];
         } else {
-            for (Py_ssize_t q = 0; q < nlabels; q++)
+            const int64_t *raw[MAX_LABELS];
+            for (Py_ssize_t q = 0; q < nlabels; q++) {
+                raw[q] = lab[q].view.buf;
                 top[q] = INT64_MIN;
+            }
             for (i = 0; i < count; i++) {
                 if (only_idle && !idle_ok[i])
                     continue;
                 for (Py_ssize_t q = 0; q < nlabels; q++) {
-                    int64_t v = ((const int64_t *)lab[q].view.buf)[taken[i]];
+                    const int64_t v = raw[q][taken[i]];
                     if (v > top[q])
                         top[q] = v;
                 }
             }
+            /* normalised values of small raw values, computed once each (-1: not yet) */
+            int16_t memo[MAX_LABELS][MEMO];
+            memset(memo, 0xff, sizeof(memo[0]) * (size_t)nlabels);
             const double *fvals = a[A_FVALS].held ? a[A_FVALS].view.buf : NULL;
             const int64_t *ivals = a[A_IVALS].held ? a[A_IVALS].view.buf : NULL;
             double best_score = 0.0;
-            for (Py_ssize_t j = 0; j < count; j++) {
-                Py_ssize_t p = (j + wrap) % count;
-                if (only_idle && !idle_ok[p])
-                    continue;
-                int64_t node = taken[p];
-                int64_t sum = (ivals != NULL ? ivals[node] : 0) + (int64_t)base;
-                for (Py_ssize_t q = 0; q < nlabels; q++) {
-                    int64_t raw = ((const int64_t *)lab[q].view.buf)[node], norm;
-                    if (top[q] > 0) {
-                        norm = floor_div(MAX_NODE_SCORE * raw, top[q]);
-                        if (reverse[q])
-                            norm = MAX_NODE_SCORE - norm;
-                    } else {
-                        norm = reverse[q] ? MAX_NODE_SCORE : raw;
+            for (int part = 0; part < 2; part++) {
+                for (Py_ssize_t p = from[part]; p < to[part]; p++) {
+                    if (only_idle && !idle_ok[p])
+                        continue;
+                    const int64_t node = taken[p];
+                    int64_t sum = (ivals != NULL ? ivals[node] : 0) + (int64_t)base;
+                    for (Py_ssize_t q = 0; q < nlabels; q++) {
+                        const int64_t v = raw[q][node];
+                        int64_t norm;
+                        if (v >= 0 && v < MEMO && memo[q][v] >= 0) {
+                            norm = memo[q][v];
+                        } else {
+                            norm = normalised(v, top[q], reverse[q]);
+                            if (v >= 0 && v < MEMO && norm >= 0 && norm <= INT16_MAX)
+                                memo[q][v] = (int16_t)norm;
+                        }
+                        sum += norm * weight[q];
                     }
-                    sum += norm * weight[q];
-                }
-                double score = (double)sum;
-                if (fvals != NULL)
-                    score = fvals[node] + score;
-                if (best < 0 || score > best_score) {
-                    best_score = score;
-                    best = node;
+                    double score = (double)sum;
+                    if (fvals != NULL)
+                        score = fvals[node] + score;
+                    if (best < 0 || score > best_score) {
+                        best_score = score;
+                        best = node;
+                    }
                 }
             }
         }
