@@ -2,11 +2,12 @@
 
 The resource scores (least/most allocated, balanced allocation) are integer and float
 array expressions over per-node request sums kept here: the real and the non-zero
-(kube-scheduler's defaults for missing cpu/memory) requests of every task on a node,
-re-read for the nodes the matrix re-synced. The label-based scores (node affinity, taint
-toleration) are computed once per distinct pod preference over all nodes (labels and
-taints do not change in a session), inter-pod affinity per call by the scalar function. Each
-operation mirrors :func:`.nodeorder.batch_scores`, its oracle, so the numbers are equal.
+(kube-scheduler's defaults for missing cpu/memory) requests of every task on a node, read
+when the form is made and then kept by the session's allocation events. The label-based
+scores (node affinity, taint toleration) are computed once per distinct pod preference
+over all nodes (labels and taints do not change in a session), inter-pod affinity per call
+by the scalar function. Each operation mirrors :func:`.nodeorder.batch_scores`, its
+oracle, so the numbers are equal.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from numpy.typing import NDArray
 from pyroclast.common.bus.messages import PodRecord
 from pyroclast.common.resources import CPU, GPU, MEMORY
 from pyroclast.scheduler.api import NodeInfo, TaskInfo
+from pyroclast.scheduler.framework.extensions import Event, EventHandler
 from pyroclast.scheduler.framework.vector import IndexArray, NodeMatrix
 from pyroclast.scheduler.framework.vector_cache import ColumnCache
 from pyroclast.scheduler.framework.vector_forms import IntScores, Label
@@ -83,7 +85,8 @@ class NodeOrderForm:
         self._sums: list[list[int]] = [[0] * 5 for _ in range(n)]
         for i in range(n):
             self._refresh(i)
-        self.stamp = len(matrix.log)
+        # from now on each task placed or taken off changes the sums of its node at once
+        ssn.add_event_handler(EventHandler(allocate=self._on_event, deallocate=self._on_event))
         self._score_cache: ColumnCache[np.float64] = ColumnCache(matrix)
         # the resource part alone, by the shape's resource key (the rows of a round)
         self._resource_cache: ColumnCache[np.int64] = ColumnCache(matrix)
@@ -105,7 +108,7 @@ class NodeOrderForm:
         return c
 
     def _refresh(self, i: int) -> None:
-        """Re-read node ``i``'s request sums: add the tasks new on it, take off the ones gone
+        """Read node ``i``'s request sums: add the tasks new on it, take off the ones gone
         (the sums are integers, so the order of the additions does not matter)."""
         tasks = self.matrix.nodes[i].tasks
         counted = self._counted[i]
@@ -134,13 +137,33 @@ class NodeOrderForm:
         counted |= added
         self.rows[6:11, i] = sums
 
+    def _on_event(self, event: Event) -> None:
+        """Count the event's task on its node exactly while the node holds it (an evicted task
+        stays there, releasing; a task taken off or rolled back does not)."""
+        task = event.task
+        i = self.matrix.index.get(task.node_name)
+        if i is None:
+            return
+        key = task.key
+        counted = self._counted[i]
+        held = key in self.matrix.nodes[i].tasks
+        if held == (key in counted):
+            return
+        c = self._contribution(key, task)
+        sums = self._sums[i]
+        if held:
+            counted.add(key)
+            for k in range(5):
+                sums[k] += c[k]
+        else:
+            counted.discard(key)
+            for k in range(5):
+                sums[k] -= c[k]
+        self.rows[6:11, i] = sums
+
     def _sync(self) -> None:
-        m = self.matrix
-        m.sync()
-        if self.stamp != len(m.log):
-            for i in set(m.log[self.stamp :]):
-                self._refresh(i)
-            self.stamp = len(m.log)
+        # (the request sums are kept by events; the matrix's log says which nodes changed)
+        self.matrix.sync()
 
     def scores(self, task: TaskInfo, idx: IndexArray) -> Floats:
         """Weighted integer scores summed exactly (as the scalar float sums of integers are).
