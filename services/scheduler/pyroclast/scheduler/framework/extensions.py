@@ -75,6 +75,11 @@ class Event:
     task: TaskInfo
     err: str = ""
 
+    # (written out: the compiled core compiles it, not so the one dataclass would generate)
+    def __init__(self, task: TaskInfo, err: str = "") -> None:
+        self.task = task
+        self.err = err
+
 
 @dataclass
 class EventHandler:

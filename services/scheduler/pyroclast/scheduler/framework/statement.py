@@ -32,6 +32,12 @@ class Operation:
     task: TaskInfo
     reason: str = ""
 
+    # (written out: the compiled core compiles it, not so the one dataclass would generate)
+    def __init__(self, kind: OperationKind, task: TaskInfo, reason: str = "") -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "task", task)
+        object.__setattr__(self, "reason", reason)
+
 
 class Statement:
     """Pending operations of one job's placement attempt."""

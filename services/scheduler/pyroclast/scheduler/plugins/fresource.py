@@ -43,6 +43,14 @@ class FRes:
     memory: float = 0.0
     scalars: Mapping[str, float] = field(default_factory=dict)
 
+    # (written out: the compiled core compiles it, not so the one dataclass would generate)
+    def __init__(
+        self, cpu: float = 0.0, memory: float = 0.0, scalars: Mapping[str, float] | None = None
+    ) -> None:
+        object.__setattr__(self, "cpu", cpu)
+        object.__setattr__(self, "memory", memory)
+        object.__setattr__(self, "scalars", {} if scalars is None else scalars)
+
     @classmethod
     def of(cls, r: Resource | None) -> FRes:
         if r is None:
