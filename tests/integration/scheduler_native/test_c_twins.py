@@ -210,3 +210,17 @@ def test_native_resource_scores_refuse_bad_input(compiled_resources: ModuleType)
         compiled_resources.scores(rows, np.array([0], dtype=np.intp), out, pod, weights)
     with pytest.raises(IndexError, match="out of the rows"):
         compiled_resources.score_at(rows, 5, pod, weights)
+
+
+def test_native_put_writes_a_column_as_the_reference(compiled: ModuleType) -> None:
+    for module in (compiled, reference):
+        array = np.zeros((5, 4), dtype=np.int64)
+        module.put(array, 1, 2, [7, -3, 2**40])
+        assert array[:, 2].tolist() == [0, 7, -3, 2**40, 0]
+        assert not array[:, [0, 1, 3]].any()
+        with pytest.raises(IndexError, match="do not fit"):
+            module.put(array, 3, 0, [1, 2, 3])
+        with pytest.raises(IndexError, match="do not fit"):
+            module.put(array, 0, 4, [1])
+    with pytest.raises(ValueError, match="2-D array of 8-byte"):
+        compiled.put(np.zeros((2, 2), dtype=np.int32), 0, 0, [1])

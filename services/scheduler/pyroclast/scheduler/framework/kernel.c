@@ -1,4 +1,5 @@
-/* The native build of pyroclast.scheduler.framework.kernel: one node search of allocate.
+/* The native build of pyroclast.scheduler.framework.kernel: one node search of allocate, and
+ * a column write for the matrices it reads.
  *
  * kernel.py, the reference, states what search() computes; this does the same in one walk
  * over the nodes from `start`, without an array over every node. Arrays come in through
@@ -368,8 +369,48 @@ done:
     return result;
 }
 
+static PyObject *put(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *array_obj, *values;
+    Py_ssize_t row, column;
+    if (!PyArg_ParseTuple(args, "OnnO:put", &array_obj, &row, &column, &values))
+        return NULL;
+    PyObject *seq = PySequence_Fast(values, "values: a sequence of integers");
+    if (seq == NULL)
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(array_obj, &view, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    const Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    if (view.itemsize != 8 || view.ndim != 2) {
+        PyErr_SetString(PyExc_ValueError, "array: a 2-D array of 8-byte integers");
+        goto done;
+    }
+    const Py_ssize_t rows = view.shape[0], n = view.shape[1];
+    if (row < 0 || column < 0 || column >= n || row + count > rows) {
+        PyErr_SetString(PyExc_IndexError, "the values do not fit in the array there");
+        goto done;
+    }
+    int64_t *data = view.buf;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        const long long value = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(seq, k));
+        if (value == -1 && PyErr_Occurred())
+            goto done;
+        data[(row + k) * n + column] = value;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&view);
+    Py_DECREF(seq);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"search", search, METH_VARARGS, "One node search of allocate (see kernel.py)."},
+    {"put", put, METH_VARARGS, "Write values down one column of a matrix (see kernel.py)."},
     {NULL, NULL, 0, NULL},
 };
 

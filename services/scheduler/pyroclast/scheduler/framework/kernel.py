@@ -17,17 +17,20 @@ maximum of ``raw`` over that group (see :mod:`.plugins.nodeorder_norm`).
 
 It returns ``(count, stop, best, shortfalls, failures)``: the number of candidates taken,
 the stop, the best node (-1 when none was taken), and how many resource and predicate
-failures were recorded. This module is the reference; the native build replaces it with
-``kernel.c``, which does the same in one pass over the walked nodes (a test compares the
-two on random inputs, side effects included).
+failures were recorded. :func:`put` writes a node's values into its column of such a
+matrix. This module is the reference; the native build replaces it with ``kernel.c``, which
+does the same in one pass over the walked nodes (a test compares the two on random inputs,
+side effects included).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["search"]
+__all__ = ["put", "search"]
 
 MAX_NODE_SCORE = 100
 
@@ -126,3 +129,10 @@ def _best(
     if fvals is not None:
         scores = fvals[group] + scores
     return int(group[int(scores.argmax())])
+
+
+def put(array: NDArray[np.int64], row: int, column: int, values: Sequence[int]) -> None:
+    """``array[row : row + len(values), column] = values`` (a matrix's column of a node)."""
+    if row < 0 or column < 0 or column >= array.shape[1] or row + len(values) > array.shape[0]:
+        raise IndexError("the values do not fit in the array there")
+    array[row : row + len(values), column] = values

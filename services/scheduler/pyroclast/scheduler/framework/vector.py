@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from pyroclast.common.resources import CPU, MEMORY, Resource, ResourceSpace
 from pyroclast.scheduler.api import NodeInfo
 from pyroclast.scheduler.framework.extensions import Event, EventHandler
+from pyroclast.scheduler.framework.kernel import put
 from pyroclast.scheduler.framework.vector_errors import ErrorTable
 
 if TYPE_CHECKING:
@@ -111,14 +112,13 @@ class NodeMatrix:
         node = self.nodes[i]
         scalars = self._scalar_names
         idle = _row(scalars, node.idle)
-        r = self.zero_row
-        self.idle[:r, i] = idle
+        put(self.idle, 0, i, idle)
         rel, pip = node.releasing, node.pipelined
         if rel.cpu_milli or rel.memory or rel.scalars or pip.cpu_milli or pip.memory or pip.scalars:
             rows = zip(idle, _row(scalars, rel), _row(scalars, pip), strict=True)
-            self.future[:r, i] = [a + b - c for a, b, c in rows]
+            put(self.future, 0, i, [a + b - c for a, b, c in rows])
         else:
-            self.future[:r, i] = idle
+            put(self.future, 0, i, idle)
         self.ntasks[i] = len(node.tasks)
         for watch in self.watchers:
             watch(i)

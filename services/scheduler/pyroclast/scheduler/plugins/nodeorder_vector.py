@@ -23,6 +23,7 @@ from pyroclast.common.bus.messages import PodRecord
 from pyroclast.common.resources import CPU, GPU, MEMORY
 from pyroclast.scheduler.api import NodeInfo, TaskInfo
 from pyroclast.scheduler.framework.extensions import Event, EventHandler
+from pyroclast.scheduler.framework.kernel import put
 from pyroclast.scheduler.framework.vector import IndexArray, NodeMatrix
 from pyroclast.scheduler.framework.vector_cache import ColumnCache
 from pyroclast.scheduler.framework.vector_forms import IntScores, Label
@@ -135,7 +136,7 @@ class NodeOrderForm:
                     sums[k] -= v
             counted -= removed
         counted |= added
-        self.rows[6:11, i] = sums
+        put(self.rows, 6, i, sums)
 
     def _on_event(self, event: Event) -> None:
         """Count the event's task on its node exactly while the node holds it (an evicted task
@@ -159,7 +160,7 @@ class NodeOrderForm:
             counted.discard(key)
             for k in range(5):
                 sums[k] -= c[k]
-        self.rows[6:11, i] = sums
+        put(self.rows, 6, i, sums)
 
     def _sync(self) -> None:
         # (the request sums are kept by events; the matrix's log says which nodes changed)
