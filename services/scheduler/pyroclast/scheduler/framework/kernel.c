@@ -178,6 +178,7 @@ static PyObject *search(PyObject *Py_UNUSED(self), PyObject *args)
     PyObject *result = NULL;
     int64_t *taken = NULL;
     unsigned char *idle_ok = NULL;
+    int64_t *sums = NULL; /* the integer scores of the taken nodes */
 
     for (i = 0; i < A_COUNT; i++)
         a[i].held = 0;
@@ -282,22 +283,21 @@ static PyObject *search(PyObject *Py_UNUSED(self), PyObject *args)
         while (wrap < count && taken[wrap] >= start)
             wrap++;
         idle_ok = PyMem_Malloc((size_t)count);
-        if (idle_ok == NULL) {
+        sums = PyMem_Malloc(sizeof(int64_t) * (size_t)count);
+        if (idle_ok == NULL || sums == NULL) {
             PyErr_NoMemory();
             goto done;
         }
-        const int64_t *idle_rows[MAX_COLS];
-        for (i = 0; i < ncols; i++)
-            idle_rows[i] = idle + cols[i] * n;
-        Py_ssize_t in_idle = 0;
-        for (i = 0; i < count; i++) {
-            const int64_t node = taken[i];
-            unsigned char fits_idle = 1;
-            for (Py_ssize_t c = 0; c < ncols; c++)
-                fits_idle &= (unsigned char)(idle_rows[c][node] >= amounts[c]);
-            idle_ok[i] = fits_idle;
-            in_idle += fits_idle;
+        /* column by column over the taken nodes: simple loops */
+        memset(idle_ok, 1, (size_t)count);
+        for (Py_ssize_t c = 0; c < ncols; c++) {
+            const int64_t *row = idle + cols[c] * n, amount = amounts[c];
+            for (i = 0; i < count; i++)
+                idle_ok[i] &= (unsigned char)(row[taken[i]] >= amount);
         }
+        Py_ssize_t in_idle = 0;
+        for (i = 0; i < count; i++)
+            in_idle += idle_ok[i];
         const int only_idle = in_idle > 0;
         /* node order: taken[wrap:count], then taken[0:wrap] */
         const Py_ssize_t from[2] = {wrap, 0}, to[2] = {count, wrap};
@@ -323,36 +323,43 @@ static PyObject *search(PyObject *Py_UNUSED(self), PyObject *args)
                         top[q] = v;
                 }
             }
-            /* normalised values of small raw values, computed once each (-1: not yet) */
-            int16_t memo[MAX_LABELS][MEMO];
-            memset(memo, 0xff, sizeof(memo[0]) * (size_t)nlabels);
+            /* each group node's integer score, then the best (first in node order on a tie) */
             const double *fvals = a[A_FVALS].held ? a[A_FVALS].view.buf : NULL;
             const int64_t *ivals = a[A_IVALS].held ? a[A_IVALS].view.buf : NULL;
+            for (i = 0; i < count; i++)
+                sums[i] = (ivals != NULL ? ivals[taken[i]] : 0) + (int64_t)base;
+            for (Py_ssize_t q = 0; q < nlabels; q++) {
+                /* normalised values of small raw values, computed once each (-1: not yet) */
+                int16_t memo[MEMO];
+                memset(memo, 0xff, sizeof(memo));
+                const int64_t *values = raw[q], t = top[q], wq = weight[q];
+                const int rq = reverse[q];
+                for (i = 0; i < count; i++) {
+                    if (only_idle && !idle_ok[i])
+                        continue; /* (outside the group: not scored) */
+                    const int64_t v = values[taken[i]];
+                    int64_t norm;
+                    if (v >= 0 && v < MEMO && memo[v] >= 0) {
+                        norm = memo[v];
+                    } else {
+                        norm = normalised(v, t, rq);
+                        if (v >= 0 && v < MEMO && norm >= 0 && norm <= INT16_MAX)
+                            memo[v] = (int16_t)norm;
+                    }
+                    sums[i] += norm * wq;
+                }
+            }
             double best_score = 0.0;
             for (int part = 0; part < 2; part++) {
                 for (Py_ssize_t p = from[part]; p < to[part]; p++) {
                     if (only_idle && !idle_ok[p])
                         continue;
-                    const int64_t node = taken[p];
-                    int64_t sum = (ivals != NULL ? ivals[node] : 0) + (int64_t)base;
-                    for (Py_ssize_t q = 0; q < nlabels; q++) {
-                        const int64_t v = raw[q][node];
-                        int64_t norm;
-                        if (v >= 0 && v < MEMO && memo[q][v] >= 0) {
-                            norm = memo[q][v];
-                        } else {
-                            norm = normalised(v, top[q], reverse[q]);
-                            if (v >= 0 && v < MEMO && norm >= 0 && norm <= INT16_MAX)
-                                memo[q][v] = (int16_t)norm;
-                        }
-                        sum += norm * weight[q];
-                    }
-                    double score = (double)sum;
+                    double score = (double)sums[p];
                     if (fvals != NULL)
-                        score = fvals[node] + score;
+                        score = fvals[taken[p]] + score;
                     if (best < 0 || score > best_score) {
                         best_score = score;
-                        best = node;
+                        best = taken[p];
                     }
                 }
             }
@@ -362,6 +369,7 @@ static PyObject *search(PyObject *Py_UNUSED(self), PyObject *args)
 done:
     PyMem_Free(taken);
     PyMem_Free(idle_ok);
+    PyMem_Free(sums);
     for (i = 0; i < A_COUNT; i++)
         give_back(&a[i]);
     for (i = 0; i < MAX_LABELS; i++)
