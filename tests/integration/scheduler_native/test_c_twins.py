@@ -224,3 +224,17 @@ def test_native_put_writes_a_column_as_the_reference(compiled: ModuleType) -> No
             module.put(array, 0, 4, [1])
     with pytest.raises(ValueError, match="2-D array of 8-byte"):
         compiled.put(np.zeros((2, 2), dtype=np.int32), 0, 0, [1])
+
+
+def test_native_charge_equals_the_reference(compiled_resources: ModuleType) -> None:
+    requests = (250, 2**30, 1000, 250, 2**30)
+    for module in (compiled_resources, nodeorder_resources):
+        rows = np.zeros((11, 3), dtype=np.int64)
+        module.charge(rows, 1, requests, 1)
+        module.charge(rows, 1, requests, 1)
+        module.charge(rows, 1, requests, -1)
+        assert rows[6:11, 1].tolist() == list(requests)
+        assert not rows[:, [0, 2]].any()
+        assert not rows[:6].any()
+        with pytest.raises(IndexError, match="out of the rows"):
+            module.charge(rows, 3, requests, 1)

@@ -1,6 +1,7 @@
 /* The native build of pyroclast.scheduler.plugins.nodeorder_resources: nodeorder's resource
- * scores of nodes. nodeorder_resources.py, the reference, states what scores() and score_at()
- * compute; this does the same node by node, with the same integer and double operations.
+ * scores of nodes. nodeorder_resources.py, the reference, states what scores(), score_at()
+ * and charge() compute; this does the same node by node, with the same integer and double
+ * operations.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -162,7 +163,36 @@ static PyObject *score_at(PyObject *Py_UNUSED(self), PyObject *args)
     return PyLong_FromLongLong(value);
 }
 
+static PyObject *charge(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *rows_obj;
+    Py_ssize_t i, n;
+    long long c[5], sign;
+    if (!PyArg_ParseTuple(args, "On(LLLLL)L:charge", &rows_obj, &i, &c[0], &c[1], &c[2], &c[3], &c[4], &sign))
+        return NULL;
+    Py_buffer rows;
+    if (PyObject_GetBuffer(rows_obj, &rows, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0)
+        return NULL;
+    if (rows.itemsize != 8 || rows.ndim != 2 || rows.shape[0] != ROWS) {
+        PyBuffer_Release(&rows);
+        PyErr_SetString(PyExc_ValueError, "rows: an 11 x node matrix of 8-byte integers");
+        return NULL;
+    }
+    n = rows.shape[1];
+    if (i < 0 || i >= n) {
+        PyBuffer_Release(&rows);
+        PyErr_SetString(PyExc_IndexError, "a node index is out of the rows");
+        return NULL;
+    }
+    int64_t *data = rows.buf;
+    for (int k = 0; k < 5; k++)
+        data[(6 + k) * n + i] += (int64_t)(c[k] * sign);
+    PyBuffer_Release(&rows);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"charge", charge, METH_VARARGS, "Add a task's requests to a node's sums (see nodeorder_resources.py)."},
     {"scores", scores, METH_VARARGS, "The scores of nodes idx, written to out (see nodeorder_resources.py)."},
     {"score_at", score_at, METH_VARARGS, "The score of node i (see nodeorder_resources.py)."},
     {NULL, NULL, 0, NULL},

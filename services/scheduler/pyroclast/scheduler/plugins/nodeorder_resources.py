@@ -7,7 +7,8 @@ non-zero requests (cpu, memory: kube-scheduler's defaults for missing ones). ``p
 task's (non-zero cpu, non-zero memory, cpu, memory, gpu) requests and ``weights`` the
 (least requested, most requested, balanced allocation) weights, 0 for a score not counted.
 :func:`scores` computes many nodes with array operations, :func:`score_at` one with Python
-numbers; both do :func:`.nodeorder.batch_scores`' arithmetic. The native build replaces
+numbers; both do :func:`.nodeorder.batch_scores`' arithmetic. :func:`charge` adds a task's
+requests to its node's sums, or takes them off. The native build replaces
 this module with ``nodeorder_resources.c`` (a test compares the two).
 """
 
@@ -18,7 +19,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["score_at", "scores"]
+__all__ = ["charge", "score_at", "scores"]
 
 MAX_NODE_SCORE = 100
 
@@ -126,3 +127,11 @@ def _weighted_at(p0: int, p1: int, a0: int, a1: int, weight: int) -> int:
         total += p1 * weight
         weight_sum += weight
     return total // weight_sum if weight_sum > 0 else 0
+
+
+def charge(rows: Ints, i: int, requests: Pod, sign: int) -> None:
+    """Add ``sign`` times a task's (cpu, memory, gpu, non-zero cpu, non-zero memory) requests
+    to node ``i``'s request sums (``rows`` 6 to 10)."""
+    if not 0 <= i < rows.shape[1]:
+        raise IndexError("a node index is out of the rows")
+    rows[6:11, i] += np.array(requests, dtype=np.int64) * sign

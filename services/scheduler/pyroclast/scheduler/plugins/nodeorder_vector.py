@@ -81,11 +81,10 @@ class NodeOrderForm:
         # the shape computed last: a pod equal to its pod in what the shape reads shares it
         self._last_shape: _Shape | None = None
         self._contrib: dict[str, tuple[int, int, int, int, int]] = {}
-        # per node: the keys of the tasks its sums count, and the sums (requests, non-zero requests)
+        # per node: the keys of the tasks its request sums (``rows`` 6 to 10) count
         self._counted: list[set[str]] = [set() for _ in range(n)]
-        self._sums: list[list[int]] = [[0] * 5 for _ in range(n)]
         for i in range(n):
-            self._refresh(i)
+            self._read(i)
         # from now on each task placed or taken off changes the sums of its node at once
         ssn.add_event_handler(EventHandler(allocate=self._on_event, deallocate=self._on_event))
         self._score_cache: ColumnCache[np.float64] = ColumnCache(matrix)
@@ -108,34 +107,14 @@ class NodeOrderForm:
             self._contrib[key] = c
         return c
 
-    def _refresh(self, i: int) -> None:
-        """Read node ``i``'s request sums: add the tasks new on it, take off the ones gone
-        (the sums are integers, so the order of the additions does not matter)."""
+    def _read(self, i: int) -> None:
+        """Read node ``i``'s request sums from the tasks it holds."""
         tasks = self.matrix.nodes[i].tasks
-        counted = self._counted[i]
-        keys = tasks.keys()
-        added = keys - counted
-        # keys = (counted - removed) | added, disjointly: the count of removed keys follows
-        gone = len(counted) + len(added) - len(keys)
-        if not added and not gone:
-            return
-        contrib = self._contrib
-        sums = self._sums[i]
-        for key in added:
-            found = contrib.get(key)
-            c0, c1, c2, c3, c4 = found if found is not None else self._contribution(key, tasks[key])
-            sums[0] += c0
-            sums[1] += c1
-            sums[2] += c2
-            sums[3] += c3
-            sums[4] += c4
-        if gone:
-            removed = counted - keys
-            for key in removed:
-                for k, v in enumerate(contrib[key]):
-                    sums[k] -= v
-            counted -= removed
-        counted |= added
+        sums = [0] * 5
+        for key, task in tasks.items():
+            for k, v in enumerate(self._contribution(key, task)):
+                sums[k] += v
+        self._counted[i] = set(tasks)
         put(self.rows, 6, i, sums)
 
     def _on_event(self, event: Event) -> None:
@@ -150,17 +129,11 @@ class NodeOrderForm:
         held = key in self.matrix.nodes[i].tasks
         if held == (key in counted):
             return
-        c = self._contribution(key, task)
-        sums = self._sums[i]
         if held:
             counted.add(key)
-            for k in range(5):
-                sums[k] += c[k]
         else:
             counted.discard(key)
-            for k in range(5):
-                sums[k] -= c[k]
-        put(self.rows, 6, i, sums)
+        nodeorder_resources.charge(self.rows, i, self._contribution(key, task), 1 if held else -1)
 
     def _sync(self) -> None:
         # (the request sums are kept by events; the matrix's log says which nodes changed)
