@@ -104,6 +104,7 @@ class TaskInfo:
         "eviction_occurred",
         "init_resreq",
         "job",
+        "key",
         "last_transaction",
         "name",
         "namespace",
@@ -123,6 +124,8 @@ class TaskInfo:
     job: str
     name: str
     namespace: str
+    #: ``namespace/name``: how a node indexes its tasks (Volcano's ``PodKey``)
+    key: str
     role: str
     resreq: Resource
     init_resreq: Resource
@@ -147,6 +150,7 @@ class TaskInfo:
         t.name = pod.name
         t.pod_index = pod_index(pod.name)
         t.namespace = pod.namespace
+        t.key = f"{pod.namespace}/{pod.name}"
         t.role = _task_role(pod)
         t.resreq = pod_resource(pod.requests)
         t.init_resreq = t.resreq
@@ -162,11 +166,6 @@ class TaskInfo:
         t.last_transaction = None
         return t
 
-    @property
-    def key(self) -> str:
-        """``namespace/name``: how a node indexes its tasks (Volcano's ``PodKey``)."""
-        return f"{self.namespace}/{self.name}"
-
     def clone(self) -> TaskInfo:
         t = TaskInfo()
         t.best_effort = self.best_effort
@@ -174,6 +173,7 @@ class TaskInfo:
         t.eviction_occurred = self.eviction_occurred
         t.init_resreq = self.init_resreq
         t.job = self.job
+        t.key = self.key
         t.last_transaction = self.last_transaction
         t.name = self.name
         t.namespace = self.namespace
