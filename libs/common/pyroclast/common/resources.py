@@ -189,6 +189,14 @@ class Resource:
     def scalars(self) -> Mapping[str, int]:
         return MappingProxyType(self._scalars)
 
+    def has_scalars(self) -> bool:
+        """Whether any scalar is present (zero or not): ``bool(self.scalars)`` without a view."""
+        return bool(self._scalars)
+
+    def scalar_names(self) -> list[str]:
+        """The names of the scalars present, in their order."""
+        return list(self._scalars)
+
     def get(self, name: str) -> int:
         """The amount of ``name``; a missing scalar reads as 0."""
         if name == CPU:

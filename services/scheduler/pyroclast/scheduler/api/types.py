@@ -97,6 +97,20 @@ class Status:
     reason: str = ""
     plugin: str = ""
 
+    # (written out: the compiled core compiles these, not so the ones dataclass would generate)
+    def __init__(self, code: StatusCode, reason: str = "", plugin: str = "") -> None:
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "reason", reason)
+        object.__setattr__(self, "plugin", plugin)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Status):
+            return NotImplemented
+        return self.code == other.code and self.reason == other.reason and self.plugin == other.plugin
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.reason, self.plugin))
+
 
 def insufficient_resource_reason(names: list[str]) -> str:
     """``Insufficient <first name>`` (Volcano's ``WrapInsufficientResourceReason``)."""

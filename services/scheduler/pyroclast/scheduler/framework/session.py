@@ -46,6 +46,21 @@ class OldStatus:
     succeeded: int = 0
     failed: int = 0
 
+    # (written out: the compiled core compiles it, not so the one dataclass would generate)
+    def __init__(
+        self,
+        phase: str,
+        conditions: list[PodGroupCondition],
+        running: int = 0,
+        succeeded: int = 0,
+        failed: int = 0,
+    ) -> None:
+        object.__setattr__(self, "phase", phase)
+        object.__setattr__(self, "conditions", conditions)
+        object.__setattr__(self, "running", running)
+        object.__setattr__(self, "succeeded", succeeded)
+        object.__setattr__(self, "failed", failed)
+
     @classmethod
     def of(cls, job: JobInfo) -> OldStatus:
         pg = job.podgroup

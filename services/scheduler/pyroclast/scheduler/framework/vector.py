@@ -74,8 +74,9 @@ class RequestPlan:
 
 
 def _row(names: tuple[str, ...], res: Resource) -> list[int]:
-    scalars = res.scalars
-    return [res.cpu_milli, res.memory, *[scalars.get(n, 0) for n in names]]
+    if not res.has_scalars():
+        return [res.cpu_milli, res.memory, *[0 for _ in names]]
+    return [res.cpu_milli, res.memory, *[res.get(n) for n in names]]
 
 
 class NodeMatrix:
@@ -114,7 +115,8 @@ class NodeMatrix:
         idle = _row(scalars, node.idle)
         put(self.idle, 0, i, idle)
         rel, pip = node.releasing, node.pipelined
-        if rel.cpu_milli or rel.memory or rel.scalars or pip.cpu_milli or pip.memory or pip.scalars:
+        moving = rel.cpu_milli or rel.memory or rel.has_scalars()
+        if moving or pip.cpu_milli or pip.memory or pip.has_scalars():
             rows = zip(idle, _row(scalars, rel), _row(scalars, pip), strict=True)
             put(self.future, 0, i, [a + b - c for a, b, c in rows])
         else:
@@ -195,11 +197,13 @@ def covering_space(ssn: Session) -> ResourceSpace:
     seen: set[str] = set()
     for node in ssn.node_list:
         for res in (node.allocatable, node.idle, node.releasing, node.pipelined):
-            seen.update(res.scalars)
+            if res.has_scalars():
+                seen.update(res.scalar_names())
     for job in ssn.jobs.values():
         for task in job.tasks.values():
-            seen.update(task.resreq.scalars)
-            seen.update(task.init_resreq.scalars)
+            for res in (task.resreq, task.init_resreq):
+                if res.has_scalars():
+                    seen.update(res.scalar_names())
     return ResourceSpace((CPU, MEMORY, *sorted(seen - {CPU, MEMORY})))
 
 
