@@ -30,6 +30,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from pyroclast.scheduler.framework.vector_window import take_window
+
 __all__ = ["put", "search"]
 
 MAX_NODE_SCORE = 100
@@ -65,16 +67,7 @@ def search(
     if pmask is not None:
         cand = cand & pmask
     nz = cand.nonzero()[0]
-    k = int(nz.searchsorted(start))
-    tail = nz[k : k + wanted + 1]
-    head = nz[: min(wanted + 1 - len(tail), k)]
-    stop = -1
-    if len(tail) + len(head) > wanted:
-        if len(head):
-            stop, head = int(head[-1]), head[:-1]
-        else:
-            stop, tail = int(tail[-1]), tail[:-1]
-    found = np.concatenate((head, tail))
+    found, stop = take_window(nz, int(nz.searchsorted(start)), wanted)
     shortfalls = failures = 0
     if record:
         if ok is None or task is None or pending is None:

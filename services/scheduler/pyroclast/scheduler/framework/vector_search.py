@@ -34,11 +34,12 @@ from pyroclast.scheduler.framework.vector import IndexArray, NodeMatrix
 from pyroclast.scheduler.framework.vector_batch import CandidateRuns
 from pyroclast.scheduler.framework.vector_errors import CodedFitErrors, ErrorTable, GroupCache
 from pyroclast.scheduler.framework.vector_forms import KernelScores, VectorForms
+from pyroclast.scheduler.framework.vector_window import take_window
 
 if TYPE_CHECKING:
     from pyroclast.scheduler.framework.session import Session
 
-__all__ = ["NodeSelection", "VectorSearch", "take_window", "vector_scores", "vector_search"]
+__all__ = ["NodeSelection", "VectorSearch", "vector_scores", "vector_search"]
 
 _EMPTY = np.zeros(0, dtype=np.intp)
 #: ``mask.any()`` without the Python-level wrapper of the method
@@ -72,20 +73,6 @@ class NodeSelection(Sequence[NodeInfo]):
 
 
 _RESOURCE_STATUSES: dict[str, tuple[Status, ...]] = {}
-
-
-def take_window(nz: IndexArray, k: int, wanted: int) -> tuple[IndexArray, int]:
-    """The first ``wanted`` candidates ``nz`` (ascending) in rotated order from position ``k``
-    (in node order), and the next one, where the search stops (-1 when there is none)."""
-    tail = nz[k : k + wanted + 1]
-    head = nz[: min(wanted + 1 - len(tail), k)]
-    stop = -1
-    if len(tail) + len(head) > wanted:
-        if len(head):
-            stop, head = int(head[-1]), head[:-1]
-        else:
-            stop, tail = int(tail[-1]), tail[:-1]
-    return (np.concatenate((head, tail)) if len(head) else tail), stop
 
 
 def _resource_statuses(name: str) -> tuple[Status, ...]:
