@@ -171,6 +171,14 @@ def test_is_zero_and_is_empty() -> None:  # TestIsZero
     assert R(0, 0, gpu=-5).is_empty()
 
 
+def test_scalars_present_whatever_their_amount() -> None:
+    assert not Resource(1000, 1).has_scalars()
+    zero = Resource(0, 0, {"nvidia.com/gpu": 0, "pods": 2000})
+    assert zero.has_scalars()
+    assert zero.scalar_names() == ["nvidia.com/gpu", "pods"]
+    assert zero.scalar_names() == list(zero.scalars)
+
+
 def test_equal() -> None:  # TestEqual
     assert Resource().equal(Resource())
     assert Resource(2000, 2000, {}).equal(Resource(2000, 2000, {S1: 0}))
