@@ -126,6 +126,10 @@ class VectorForms:
         self.node_order: list[ScoreForm] = no or []
         self.batch: list[ScoreForm] = bo or []
         self.scores_vectorised = self.scoring and not best and no is not None and bo is not None
+        # each side's forms' ``kernel_parts`` (None for a form without one), looked up once
+        self._parts: tuple[list[Callable[[TaskInfo], Any] | None], ...] = tuple(
+            [getattr(form, "kernel_parts", None) for form in forms] for forms in (self.node_order, self.batch)
+        )
 
     def predicate_mask(self, task: TaskInfo) -> BoolArray | None:
         """Nodes every plugin predicate passes; None when there are none or one has no vector form."""
@@ -199,15 +203,14 @@ class VectorForms:
             return None
         ints: IntScores | None = None
         sums: list[FloatArray | None] = []
-        for forms in (self.node_order, self.batch):
+        for side in self._parts:
             total: FloatArray | None = None
-            for form in forms:
-                parts_of = getattr(form, "kernel_parts", None)
+            for parts_of in side:
                 part = parts_of(task) if parts_of is not None else None
                 if part is None:
                     return None
                 if isinstance(part, IntScores):
-                    if ints is not None or len(forms) != 1:
+                    if ints is not None or len(side) != 1:
                         return None
                     ints = part
                 else:

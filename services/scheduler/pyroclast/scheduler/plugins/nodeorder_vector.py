@@ -73,7 +73,6 @@ class NodeOrderForm:
             [[node.allocatable.get(r) for node in matrix.nodes] for r in _RES], dtype=np.int64
         ).reshape(3, n)
         self.safe[:] = np.where(self.alloc != 0, self.alloc, 1)
-        # cpu and memory allocatable on every node: the per-node masks of the scores are all true
         self.plugin = plugin
         self._labels: dict[bytes, tuple[Ints, bool]] = {}
         # by the pod's id (the shape keeps the pod, so the id stays its own)
@@ -88,7 +87,7 @@ class NodeOrderForm:
         # from now on each task placed or taken off changes the sums of its node at once
         ssn.add_event_handler(EventHandler(allocate=self._on_event, deallocate=self._on_event))
         self._score_cache: ColumnCache[np.float64] = ColumnCache(matrix)
-        # the resource part alone, by the shape's resource key (the rows of a round)
+        # the resource part alone, by the shape's resource key (what the search kernel adds to)
         self._resource_cache: ColumnCache[np.int64] = ColumnCache(matrix)
 
     def _contribution(self, key: str, task: TaskInfo) -> tuple[int, int, int, int, int]:
